@@ -1,0 +1,90 @@
+"""Plan limits, in one place. Services call these checks so the dashboard, the API and the
+admin all refuse the same things with the same message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+
+from accounts.models import Organization
+
+
+@dataclass(frozen=True)
+class PlanLimits:
+    name: str
+    max_active_automations: int | None  # None: unlimited
+    min_gap: timedelta  # shortest time allowed between two runs of one schedule
+    at_most_daily: bool  # no schedule may fire more than once a local calendar day
+
+
+PLANS: dict[str, PlanLimits] = {
+    Organization.Plan.FREE: PlanLimits(
+        name="Free", max_active_automations=5, min_gap=timedelta(days=1), at_most_daily=True
+    ),
+    Organization.Plan.PRO: PlanLimits(
+        name="Pro", max_active_automations=None, min_gap=timedelta(minutes=1), at_most_daily=False
+    ),
+}
+
+
+class PlanLimitError(ValidationError):
+    """A plan limit refused the change. The message says why and what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="plan_limit")
+
+
+def limits_for(org: Organization) -> PlanLimits:
+    return PLANS[org.plan]
+
+
+def check_active_automation_count(*, org: Organization, active_now: int) -> None:
+    """Raise if enabling one more automation would pass the plan's limit."""
+    limits = limits_for(org)
+    if limits.max_active_automations is None:
+        return
+    if active_now >= limits.max_active_automations:
+        raise PlanLimitError(
+            f"The {limits.name} plan allows {limits.max_active_automations} active automations "
+            f"and {org.name} already has {active_now}. Pause or delete one, or upgrade to Pro "
+            "for unlimited automations."
+        )
+
+
+def check_schedule_frequency(
+    *, org: Organization, fires_twice_a_day: bool, shortest_gap: timedelta | None
+) -> None:
+    """Raise if a schedule fires more often than the plan allows.
+
+    `fires_twice_a_day`: the schedule fires at least twice on one local calendar day.
+    `shortest_gap`: the shortest time between two fires (None when unknown).
+    """
+    limits = limits_for(org)
+    if limits.at_most_daily and fires_twice_a_day:
+        raise PlanLimitError(
+            f"The {limits.name} plan runs each automation at most once a day, and this schedule "
+            "fires more often. Choose a daily or weekly time, or upgrade to Pro for schedules "
+            "down to every minute."
+        )
+    if shortest_gap is not None and shortest_gap < limits.min_gap:
+        raise PlanLimitError(
+            f"The {limits.name} plan allows at most one run every {_describe(limits.min_gap)}, "
+            f"and this schedule runs every {_describe(shortest_gap)}. Choose a longer interval"
+            + (", or upgrade to Pro." if limits.at_most_daily else ".")
+        )
+
+
+def _describe(gap: timedelta) -> str:
+    seconds = int(gap.total_seconds())
+    if seconds % 86400 == 0:
+        days = seconds // 86400
+        return "day" if days == 1 else f"{days} days"
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return "hour" if hours == 1 else f"{hours} hours"
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return "minute" if minutes == 1 else f"{minutes} minutes"
+    return f"{seconds} seconds"

@@ -1,0 +1,213 @@
+"""Executing a run: claim it, run its skill, deliver, record the outcome, and retry or give
+up. Every state change is a conditional update, so two workers (or a worker and the reaper)
+can never both act on the same run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import datetime, timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from automations.models import Automation, AutomationRun
+from automations.services import automation_pause
+from delivery.notify import notify_automation_paused
+from delivery.services import deliver_result
+from skills.registry import implementation_for
+from skills.results import SkillContext, SkillError, SkillResult
+from webhooks.clients import ats_client_for_org
+
+logger = logging.getLogger(__name__)
+
+# A run's message may arrive a moment before its time (clock skew between machines).
+CLAIM_SKEW = timedelta(seconds=5)
+BACKOFF_CAP_MINUTES = 60
+PAUSE_AFTER_FAILED_RUNS = 3
+ALWAYS_RUN = (AutomationRun.TriggeredBy.MANUAL, AutomationRun.TriggeredBy.TEST)
+
+
+def backoff(attempt: int) -> timedelta:
+    """Delay before retry number `attempt` (1-based): 1, 2, 4, 8 ... minutes, capped."""
+    return timedelta(minutes=min(2 ** (attempt - 1), BACKOFF_CAP_MINUTES))
+
+
+def build_context(*, automation: Automation, trigger: dict, now: datetime) -> SkillContext:
+    return SkillContext(
+        org=automation.organization,
+        params=automation.params,
+        client=ats_client_for_org(org=automation.organization),
+        now=now,
+        time_zone=automation.time_zone,
+        since=automation.last_run_at,
+        trigger=trigger,
+    )
+
+
+def skill_run(*, automation: Automation, trigger: dict, now: datetime) -> SkillResult:
+    implementation = implementation_for(automation.skill)
+    return implementation(build_context(automation=automation, trigger=trigger, now=now))
+
+
+def run_execute(*, run_id: int) -> str:
+    """Execute one run if it is still pending and due. Returns the status it ended in, or
+    'not-claimed' when there was nothing to do (a duplicate or early message)."""
+    now = timezone.now()
+    claimed = AutomationRun.objects.filter(
+        pk=run_id, status=AutomationRun.Status.PENDING, scheduled_for__lte=now + CLAIM_SKEW
+    ).update(
+        status=AutomationRun.Status.RUNNING,
+        started_at=now,
+        attempt=F("attempt") + 1,
+        updated_at=now,
+    )
+    if not claimed:
+        logger.info("run %s not claimed: already taken, finished or not yet due", run_id)
+        return "not-claimed"
+
+    run = AutomationRun.objects.select_related(
+        "automation__skill", "automation__organization", "automation__owner"
+    ).get(pk=run_id)
+    automation = run.automation
+    if automation.status != Automation.Status.ACTIVE and run.triggered_by not in ALWAYS_RUN:
+        return _finish(
+            run,
+            AutomationRun.Status.CANCELLED,
+            error_code="automation_not_active",
+            error_message=f"The automation is {automation.get_status_display().lower()}, "
+            "so this run was cancelled.",
+        )
+
+    try:
+        result = skill_run(automation=automation, trigger=run.trigger_data, now=now)
+    except SkillError as exc:
+        return _fail(run, exc.code, str(exc), retryable=exc.retryable)
+    except SoftTimeLimitExceeded:
+        return _fail(run, "timeout", "The skill took longer than the run time limit.", True)
+    except Exception as exc:
+        logger.exception("run %s: skill %s raised", run.pk, automation.skill.slug)
+        return _fail(run, "skill_crashed", f"{type(exc).__name__}: {exc}", retryable=True)
+
+    deliveries = (
+        [] if result.empty else deliver_result(run=run, automation=automation, result=result)
+    )
+    if deliveries and all(d["status"] == "failed" for d in deliveries):
+        retryable = any(not d.get("permanent") for d in deliveries)
+        errors = "; ".join(f"{d['kind']}: {d['error']}" for d in deliveries)
+        return _fail(
+            run,
+            "delivery_failed",
+            f"No channel accepted the result ({errors}).",
+            retryable,
+            deliveries=deliveries,
+        )
+
+    summary = result.summary if not result.empty else f"{result.summary} Nothing to deliver."
+    digest = hashlib.sha256(
+        json.dumps({"title": result.title, "body": result.body_markdown}, sort_keys=True).encode()
+    ).hexdigest()
+    status = _finish(
+        run,
+        AutomationRun.Status.COMPLETED,
+        output_summary=summary,
+        output_hash=digest,
+        deliveries=deliveries,
+    )
+    if status == AutomationRun.Status.COMPLETED:
+        Automation.objects.filter(pk=automation.pk).update(
+            consecutive_failures=0, last_run_at=run.started_at
+        )
+    return status
+
+
+def _finish(run: AutomationRun, status: str, **fields) -> str:
+    """Record a final outcome, if the run is still ours (not reaped meanwhile)."""
+    now = timezone.now()
+    duration = int((now - run.started_at).total_seconds() * 1000) if run.started_at else None
+    updated = AutomationRun.objects.filter(
+        pk=run.pk, status=AutomationRun.Status.RUNNING, started_at=run.started_at
+    ).update(status=status, finished_at=now, duration_ms=duration, updated_at=now, **fields)
+    if not updated:
+        logger.warning("run %s was taken back (reaped) before it finished; outcome dropped", run.pk)
+        return "lost"
+    logger.info("run %s %s in %s ms", run.pk, status, duration)
+    return status
+
+
+def _fail(
+    run: AutomationRun, code: str, message: str, retryable: bool, deliveries: list | None = None
+) -> str:
+    """Retry with backoff while the automation's retry limit allows, else fail for good."""
+    return run_fail_attempt(
+        run=run, code=code, message=message, retryable=retryable, deliveries=deliveries or []
+    )
+
+
+def run_fail_attempt(
+    *, run: AutomationRun, code: str, message: str, retryable: bool, deliveries: list
+) -> str:
+    now = timezone.now()
+    automation = run.automation
+    if retryable and run.attempt <= automation.retry_limit:
+        retry_at = now + backoff(run.attempt)
+        updated = AutomationRun.objects.filter(
+            pk=run.pk, status=AutomationRun.Status.RUNNING, started_at=run.started_at
+        ).update(
+            status=AutomationRun.Status.PENDING,
+            scheduled_for=retry_at,
+            dispatched_at=None,
+            started_at=None,
+            error_code=code,
+            error_message=message[:2000],
+            deliveries=deliveries,
+            updated_at=now,
+        )
+        if updated:
+            logger.warning(
+                "run %s attempt %s failed (%s); retrying at %s", run.pk, run.attempt, code, retry_at
+            )
+            return AutomationRun.Status.PENDING
+        return "lost"
+
+    status = _finish(
+        run,
+        AutomationRun.Status.FAILED,
+        error_code=code,
+        error_message=message[:2000],
+        deliveries=deliveries,
+    )
+    if status == AutomationRun.Status.FAILED and run.triggered_by != AutomationRun.TriggeredBy.TEST:
+        _count_failed_run(automation)
+    return status
+
+
+def _count_failed_run(automation: Automation) -> None:
+    with transaction.atomic():
+        Automation.objects.filter(pk=automation.pk).update(
+            consecutive_failures=F("consecutive_failures") + 1
+        )
+        automation = Automation.objects.select_for_update().get(pk=automation.pk)
+        if (
+            automation.consecutive_failures < PAUSE_AFTER_FAILED_RUNS
+            or automation.status != Automation.Status.ACTIVE
+        ):
+            return
+        last_error = (
+            automation.runs.filter(status=AutomationRun.Status.FAILED)
+            .order_by("-finished_at")
+            .values_list("error_message", flat=True)
+            .first()
+        )
+        reason = (
+            f"Paused after {automation.consecutive_failures} failed runs in a row. "
+            f"Last error: {last_error}"
+        )
+        automation_pause(automation=automation, by=None, reason=reason)
+        transaction.on_commit(
+            lambda: notify_automation_paused(automation=automation, reason=reason)
+        )
+    logger.warning("automation %s paused after repeated failures", automation.pk)

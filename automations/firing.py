@@ -1,0 +1,53 @@
+"""Every trigger (schedule, event, poll, manual, test) creates its run here."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from automations.dispatch import runs_send
+from automations.models import Automation, AutomationRun
+
+logger = logging.getLogger(__name__)
+
+
+def run_fire(
+    *,
+    automation: Automation,
+    key: str,
+    triggered_by: str,
+    scheduled_for: datetime | None = None,
+    trigger_data: dict[str, Any] | None = None,
+    send: bool = True,
+) -> tuple[AutomationRun, bool]:
+    """Create the run for one trigger, once: (run, created). A second call with the same key
+    returns the existing run. The message goes out after commit when the run is due now;
+    a later `scheduled_for` is picked up by the scheduler when it comes."""
+    now = timezone.now()
+    scheduled_for = scheduled_for or now
+    try:
+        with transaction.atomic():
+            run = AutomationRun.objects.create(
+                automation=automation,
+                organization_id=automation.organization_id,
+                idempotency_key=key,
+                triggered_by=triggered_by,
+                scheduled_for=scheduled_for,
+                trigger_data=trigger_data or {},
+            )
+    except IntegrityError:
+        existing = AutomationRun.objects.get(automation=automation, idempotency_key=key)
+        logger.info("run %s already exists for key %s; not fired again", existing.pk, key)
+        return existing, False
+    if send and scheduled_for <= now:
+        transaction.on_commit(lambda: runs_send([run.pk]))
+    return run, True
+
+
+def manual_key() -> str:
+    return f"manual:{uuid.uuid4()}"

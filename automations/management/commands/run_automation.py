@@ -1,0 +1,76 @@
+"""`manage.py run_automation ID [--dry-run] [--queue]`: run one automation now.
+
+By default the run is created and executed here, through the same engine the workers use,
+and the outcome printed. --queue hands it to the workers instead. --dry-run renders the
+result and prints it, delivering nothing and recording nothing."""
+
+from __future__ import annotations
+
+import sys
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from automations.engine import run_execute, skill_run
+from automations.firing import manual_key, run_fire
+from automations.models import Automation, AutomationRun
+from skills.results import SkillError
+
+
+class Command(BaseCommand):
+    help = "Run one automation now (by id or public id)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("automation", help="The automation's id or public id (UUID)")
+        parser.add_argument("--dry-run", action="store_true", help="Render and print only")
+        parser.add_argument("--queue", action="store_true", help="Send to the workers")
+
+    def handle(self, *args, automation: str, dry_run: bool, queue: bool, **options):
+        found = self._find(automation)
+        if found is None:
+            self.stderr.write(f"error: no automation {automation!r}")
+            sys.exit(2)
+        if dry_run:
+            try:
+                result = skill_run(automation=found, trigger={}, now=timezone.now())
+            except SkillError as exc:
+                self.stderr.write(f"error: {exc}")
+                sys.exit(1)
+            self.stdout.write(f"# {result.title}\n\n{result.body_markdown}")
+            self.stderr.write(f"summary: {result.summary} (dry run: nothing delivered)")
+            return
+        run, _ = run_fire(
+            automation=found,
+            key=manual_key(),
+            triggered_by=AutomationRun.TriggeredBy.MANUAL,
+            send=queue,
+        )
+        if queue:
+            self.stdout.write(f"run {run.pk} queued for the workers")
+            return
+        status = run_execute(run_id=run.pk)
+        run.refresh_from_db()
+        self.stdout.write(f"run {run.pk}: {run.status}")
+        if run.output_summary:
+            self.stdout.write(f"summary: {run.output_summary}")
+        for delivery in run.deliveries:
+            self.stdout.write(
+                f"  {delivery['kind']}: {delivery['status']} "
+                f"{delivery.get('detail') or delivery.get('error', '')}"
+            )
+        if run.error_message:
+            self.stderr.write(f"error ({run.error_code}): {run.error_message}")
+        if status == AutomationRun.Status.PENDING:
+            self.stdout.write(f"retry scheduled for {run.scheduled_for.isoformat()}")
+        if run.status == AutomationRun.Status.FAILED:
+            sys.exit(1)
+
+    @staticmethod
+    def _find(ref: str) -> Automation | None:
+        qs = Automation.objects.select_related("skill", "organization", "owner")
+        if ref.isdigit():
+            return qs.filter(pk=int(ref)).first()
+        try:
+            return qs.filter(public_id=ref).first()
+        except Exception:
+            return None

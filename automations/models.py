@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django_celery_beat.models import PeriodicTask
+
+from accounts.models import Organization, validate_time_zone
+from config.models import TimeStampedModel
+from skills.models import Skill
+
+
+class Automation(TimeStampedModel):
+    class TriggerType(models.TextChoices):
+        CRON = "cron", "On a schedule"
+        EVENT = "event", "On an ATS event"
+        POLL = "poll", "By polling"
+        RELATIVE = "relative", "Relative to an interview"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        PENDING_APPROVAL = "pending_approval", "Pending approval"
+
+    class CatchUp(models.TextChoices):
+        LATEST = "latest", "Run once for the newest missed slot"
+        SKIP = "skip", "Skip missed slots"
+        ALL = "all", "Run every missed slot (at most 10)"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="automations"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="automations"
+    )
+    name = models.CharField(max_length=200)
+    skill = models.ForeignKey(Skill, on_delete=models.PROTECT, related_name="automations")
+    params = models.JSONField(default=dict, blank=True, help_text='e.g. {"days": 14}')
+
+    trigger_type = models.CharField(max_length=10, choices=TriggerType.choices)
+    cron_expression = models.CharField(
+        max_length=120, blank=True, help_text="Five fields, e.g. '0 9 * * 1' for Mondays at 09:00."
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="IANA name; the schedule is read in this zone, e.g. America/Los_Angeles.",
+    )
+    periodic_task = models.OneToOneField(
+        PeriodicTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="automation"
+    )
+    event_type = models.CharField(
+        max_length=80, blank=True, help_text="e.g. ats.candidate.stage_changed"
+    )
+    event_filter = models.JSONField(
+        default=dict, blank=True, help_text='e.g. {"stage.to": "Interview"}'
+    )
+    offset_minutes = models.IntegerField(
+        null=True, blank=True, help_text="Minutes from the interview's start, e.g. -30."
+    )
+    poll_interval_seconds = models.PositiveIntegerField(null=True, blank=True)
+    channels = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Where results go, e.g. [{"kind": "in_app"}, {"kind": "email", "to": []}] '
+        "(an empty 'to' means the owner).",
+    )
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    paused_reason = models.CharField(max_length=300, blank=True)
+    catch_up = models.CharField(max_length=10, choices=CatchUp.choices, default=CatchUp.LATEST)
+    retry_limit = models.PositiveSmallIntegerField(
+        default=3, help_text="How many times a failed run is retried (0-10)."
+    )
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(trigger_type="cron") | ~Q(cron_expression=""),
+                name="automation_cron_has_expression",
+            ),
+            models.CheckConstraint(
+                condition=~Q(trigger_type="poll") | Q(poll_interval_seconds__gte=60),
+                name="automation_poll_interval_min",
+            ),
+            models.CheckConstraint(
+                condition=Q(retry_limit__lte=10), name="automation_retry_limit_max"
+            ),
+        ]
+        indexes = [
+            # The scheduler's only query on this table: active rows whose next_run_at has
+            # come, oldest first (WHERE status='active' AND next_run_at <= now ORDER BY
+            # next_run_at). Partial, so paused and event-driven rows cost nothing.
+            models.Index(
+                fields=["next_run_at"],
+                name="automation_due_idx",
+                condition=Q(status="active", next_run_at__isnull=False),
+            ),
+            # Plan limits count an org's active automations; lists filter by org and status.
+            models.Index(fields=["organization", "status"], name="automation_org_status_idx"),
+            # Event matching: an org's active automations for one event type.
+            models.Index(
+                fields=["organization", "event_type"],
+                name="automation_event_match_idx",
+                condition=Q(status="active", trigger_type="event"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AutomationRun(TimeStampedModel):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class TriggeredBy(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        EVENT = "event", "ATS event"
+        POLL = "poll", "Polling"
+        RELATIVE = "relative", "Relative time"
+        MANUAL = "manual", "Run now"
+        TEST = "test", "Test"
+
+    FINISHED = (Status.COMPLETED, Status.FAILED, Status.SKIPPED, Status.CANCELLED)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="runs")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    triggered_by = models.CharField(max_length=10, choices=TriggeredBy.choices)
+    # cron:<slot> | event:<event id> | poll:<cursor> | relative:<interview id> | manual:<uuid>
+    idempotency_key = models.CharField(max_length=200)
+    scheduled_for = models.DateTimeField(help_text="Not run before this time (UTC).")
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its message was last sent to the workers."
+    )
+    trigger_data = models.JSONField(default=dict, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=0, help_text="Attempts started so far.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    output_summary = models.TextField(blank=True, help_text="Counts only, no personal data.")
+    output_hash = models.CharField(max_length=64, blank=True)
+    deliveries = models.JSONField(default=list, blank=True, help_text="Outcome per channel.")
+    error_code = models.CharField(max_length=60, blank=True)
+    error_message = models.TextField(blank=True)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=10, decimal_places=6, default=0)
+
+    class Meta:
+        constraints = [
+            # One run per trigger: a second beat tick, a redelivered message or a replayed
+            # webhook inserts the same key and is refused here.
+            models.UniqueConstraint(
+                fields=["automation", "idempotency_key"], name="run_automation_key_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["pending", "running", "completed", "failed", "skipped", "cancelled"]
+                ),
+                name="run_status_valid",
+            ),
+        ]
+        indexes = [
+            # Dispatch: pending runs not yet sent whose time has come
+            # (WHERE status='pending' AND dispatched_at IS NULL AND scheduled_for <= now).
+            models.Index(
+                fields=["scheduled_for"],
+                name="run_undispatched_due_idx",
+                condition=Q(status="pending", dispatched_at__isnull=True),
+            ),
+            # The sweeper: pending runs whose message went out long ago and was never taken
+            # (WHERE status='pending' AND dispatched_at < cutoff).
+            models.Index(
+                fields=["dispatched_at"], name="run_pending_sent_idx", condition=Q(status="pending")
+            ),
+            # The reaper: runs still running that started before the timeout.
+            models.Index(
+                fields=["started_at"], name="run_running_started_idx", condition=Q(status="running")
+            ),
+            # Run history of one automation, newest first.
+            models.Index(fields=["automation", "-created_at"], name="run_automation_recent_idx"),
+            # Purge: finished runs older than the retention period.
+            models.Index(fields=["finished_at"], name="run_finished_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.automation} {self.idempotency_key} ({self.status})"

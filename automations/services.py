@@ -1,0 +1,271 @@
+"""Writes to automations. Every surface (admin, dashboard, API, commands) calls these, so the
+same rules and messages apply everywhere. Each service is one transaction that keeps the
+automation, its next_run_at and its PeriodicTask record in step."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import plans
+from accounts.models import Membership, Organization
+from automations import cron
+from automations.models import Automation
+from automations.schedule_records import periodic_task_remove, periodic_task_sync
+from automations.validation import (
+    check_plan_frequency,
+    clean_channels,
+    clean_params,
+    clean_schedule,
+)
+from skills.models import Skill
+
+logger = logging.getLogger(__name__)
+
+EDITABLE = {
+    "name",
+    "params",
+    "trigger_type",
+    "cron_expression",
+    "time_zone",
+    "event_type",
+    "event_filter",
+    "offset_minutes",
+    "poll_interval_seconds",
+    "channels",
+    "catch_up",
+    "retry_limit",
+    "skill",
+}
+
+
+def _membership(*, user: AbstractBaseUser, org: Organization) -> Membership:
+    membership = Membership.objects.filter(user=user, organization=org).first()
+    if membership is None:
+        raise PermissionDenied(f"You are not a member of {org.name}.")
+    return membership
+
+
+def _check_can_manage(*, automation: Automation, by: AbstractBaseUser | None) -> Membership | None:
+    """None `by` is the system (scheduler, engine, management commands)."""
+    if by is None:
+        return None
+    membership = _membership(user=by, org=automation.organization)
+    if automation.owner_id != by.pk and not membership.is_admin:
+        raise PermissionDenied("Only the automation's owner or an org admin can change it.")
+    return membership
+
+
+def _lock_org_and_check_count(*, org: Organization, excluding: Automation | None = None) -> None:
+    # Lock the org row so two concurrent enables cannot both pass the count check.
+    Organization.objects.select_for_update().filter(pk=org.pk).first()
+    active = Automation.objects.filter(organization=org, status=Automation.Status.ACTIVE)
+    if excluding is not None and excluding.pk:
+        active = active.exclude(pk=excluding.pk)
+    plans.check_active_automation_count(org=org, active_now=active.count())
+
+
+def compute_next_run_at(automation: Automation, *, after=None):
+    after = after or timezone.now()
+    if automation.status != Automation.Status.ACTIVE:
+        return None
+    if automation.trigger_type == Automation.TriggerType.CRON:
+        return cron.next_fire(automation.cron_expression, automation.time_zone, after)
+    if automation.trigger_type == Automation.TriggerType.POLL:
+        from datetime import timedelta
+
+        return after + timedelta(seconds=automation.poll_interval_seconds)
+    return None
+
+
+def _clean_misc(*, catch_up: str, retry_limit: int, event_filter: Any, name: str) -> None:
+    if not name or not name.strip():
+        raise ValidationError({"name": "Give the automation a name."})
+    if catch_up not in Automation.CatchUp.values:
+        raise ValidationError(
+            {"catch_up": f"Choose one of {', '.join(Automation.CatchUp.values)}."}
+        )
+    if not isinstance(retry_limit, int) or not 0 <= retry_limit <= 10:
+        raise ValidationError({"retry_limit": "Retries must be between 0 and 10."})
+    if not isinstance(event_filter, dict):
+        raise ValidationError(
+            {"event_filter": 'A filter is a JSON object, e.g. {"stage.to": "Interview"}.'}
+        )
+
+
+@transaction.atomic
+def automation_create(
+    *,
+    org: Organization,
+    owner: AbstractBaseUser,
+    name: str,
+    skill: Skill,
+    trigger_type: str,
+    params: dict | None = None,
+    cron_expression: str = "",
+    time_zone: str | None = None,
+    event_type: str = "",
+    event_filter: dict | None = None,
+    offset_minutes: int | None = None,
+    poll_interval_seconds: int | None = None,
+    channels: list | None = None,
+    catch_up: str = Automation.CatchUp.LATEST,
+    retry_limit: int = 3,
+) -> Automation:
+    membership = _membership(user=owner, org=org)
+    if not skill.active:
+        raise ValidationError({"skill": f"The skill {skill.name!r} is switched off."})
+    event_filter = {} if event_filter is None else event_filter
+    _clean_misc(catch_up=catch_up, retry_limit=retry_limit, event_filter=event_filter, name=name)
+    schedule = clean_schedule(
+        trigger_type=trigger_type,
+        cron_expression=cron_expression,
+        time_zone=time_zone or org.time_zone,
+        poll_interval_seconds=poll_interval_seconds,
+        event_type=event_type,
+        offset_minutes=offset_minutes,
+    )
+    check_plan_frequency(org=org, schedule=schedule)
+    status = Automation.Status.ACTIVE
+    if org.approval_required and not membership.is_admin:
+        status = Automation.Status.PENDING_APPROVAL
+    else:
+        _lock_org_and_check_count(org=org)
+
+    automation = Automation(
+        organization=org,
+        owner=owner,
+        name=name.strip(),
+        skill=skill,
+        params=clean_params(skill=skill, params=params),
+        channels=clean_channels(channels),
+        event_filter=event_filter,
+        catch_up=catch_up,
+        retry_limit=retry_limit,
+        status=status,
+        **schedule,
+    )
+    automation.next_run_at = compute_next_run_at(automation)
+    automation.save()
+    periodic_task_sync(automation=automation)
+    logger.info("automation %s created by user %s (%s)", automation.pk, owner.pk, status)
+    return automation
+
+
+@transaction.atomic
+def automation_update(
+    *, automation: Automation, by: AbstractBaseUser | None, **changes: Any
+) -> Automation:
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise ValidationError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    _check_can_manage(automation=automation, by=by)
+    automation = Automation.objects.select_for_update().get(pk=automation.pk)
+    merged = {field: changes.get(field, getattr(automation, field)) for field in EDITABLE}
+    _clean_misc(
+        catch_up=merged["catch_up"],
+        retry_limit=merged["retry_limit"],
+        event_filter=merged["event_filter"],
+        name=merged["name"],
+    )
+    schedule = clean_schedule(
+        trigger_type=merged["trigger_type"],
+        cron_expression=merged["cron_expression"],
+        time_zone=merged["time_zone"],
+        poll_interval_seconds=merged["poll_interval_seconds"],
+        event_type=merged["event_type"],
+        offset_minutes=merged["offset_minutes"],
+    )
+    check_plan_frequency(org=automation.organization, schedule=schedule)
+    schedule_changed = any(schedule[k] != getattr(automation, k) for k in schedule)
+
+    automation.name = merged["name"].strip()
+    automation.skill = merged["skill"]
+    automation.params = clean_params(skill=merged["skill"], params=merged["params"])
+    automation.channels = clean_channels(merged["channels"])
+    automation.event_filter = merged["event_filter"]
+    automation.catch_up = merged["catch_up"]
+    automation.retry_limit = merged["retry_limit"]
+    for field, value in schedule.items():
+        setattr(automation, field, value)
+    if schedule_changed:
+        # The new schedule takes effect at the scheduler's next tick.
+        automation.next_run_at = compute_next_run_at(automation)
+    automation.save()
+    periodic_task_sync(automation=automation)
+    return automation
+
+
+@transaction.atomic
+def automation_pause(
+    *, automation: Automation, by: AbstractBaseUser | None, reason: str = ""
+) -> Automation:
+    _check_can_manage(automation=automation, by=by)
+    automation = Automation.objects.select_for_update().get(pk=automation.pk)
+    automation.status = Automation.Status.PAUSED
+    automation.paused_reason = reason[:300]
+    automation.next_run_at = None
+    automation.save(update_fields=["status", "paused_reason", "next_run_at", "updated_at"])
+    periodic_task_sync(automation=automation)
+    return automation
+
+
+@transaction.atomic
+def automation_resume(*, automation: Automation, by: AbstractBaseUser | None) -> Automation:
+    _check_can_manage(automation=automation, by=by)
+    automation = Automation.objects.select_for_update().get(pk=automation.pk)
+    if automation.status == Automation.Status.PENDING_APPROVAL:
+        raise ValidationError("This automation is waiting for an admin's approval.")
+    if automation.status == Automation.Status.ACTIVE:
+        return automation
+    return _activate(automation)
+
+
+@transaction.atomic
+def automation_approve(*, automation: Automation, by: AbstractBaseUser) -> Automation:
+    membership = _membership(user=by, org=automation.organization)
+    if not membership.is_admin:
+        raise PermissionDenied("Only an org admin can approve automations.")
+    automation = Automation.objects.select_for_update().get(pk=automation.pk)
+    if automation.status != Automation.Status.PENDING_APPROVAL:
+        raise ValidationError("This automation is not waiting for approval.")
+    return _activate(automation)
+
+
+def _activate(automation: Automation) -> Automation:
+    schedule = {
+        "trigger_type": automation.trigger_type,
+        "cron_expression": automation.cron_expression,
+        "time_zone": automation.time_zone,
+        "poll_interval_seconds": automation.poll_interval_seconds,
+    }
+    check_plan_frequency(org=automation.organization, schedule=schedule)
+    _lock_org_and_check_count(org=automation.organization, excluding=automation)
+    automation.status = Automation.Status.ACTIVE
+    automation.paused_reason = ""
+    automation.consecutive_failures = 0
+    # Slots that passed while paused are not caught up: the user paused on purpose.
+    automation.next_run_at = compute_next_run_at(automation)
+    automation.save(
+        update_fields=[
+            "status",
+            "paused_reason",
+            "consecutive_failures",
+            "next_run_at",
+            "updated_at",
+        ]
+    )
+    periodic_task_sync(automation=automation)
+    return automation
+
+
+@transaction.atomic
+def automation_delete(*, automation: Automation, by: AbstractBaseUser | None) -> None:
+    _check_can_manage(automation=automation, by=by)
+    periodic_task_remove(automation=automation)
+    automation.delete()

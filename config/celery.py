@@ -1,0 +1,68 @@
+"""The Celery app. Broker: Redis when REDIS_URL is set, else kombu's filesystem transport,
+which needs nothing installed (one machine only; fine for a demo, see README)."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from django.conf import settings
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("skillomatic")
+
+
+def _broker_settings() -> dict:
+    # Above the longest run, so Redis never redelivers a message whose task is still running.
+    visibility_timeout = max(3600, settings.RUN_TIMEOUT_SECONDS * 2)
+    if settings.REDIS_URL:
+        return {
+            "broker_url": settings.REDIS_URL,
+            "broker_transport_options": {"visibility_timeout": visibility_timeout},
+        }
+    folder = settings.BROKER_DIR
+    for sub in ("queue", "processed"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "broker_url": "filesystem://",
+        "broker_transport_options": {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        },
+    }
+
+
+def _conf() -> dict:
+    return dict(
+        **_broker_settings(),
+        task_default_queue=settings.CELERY_QUEUE,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        # A message is acknowledged when its task finishes, so one held by a worker machine that
+        # dies is redelivered; the run's compare-and-set claim makes a redelivery harmless, and
+        # the reaper takes back runs whose worker died mid-run.
+        task_acks_late=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=settings.RUN_TIMEOUT_SECONDS - 30,
+        task_time_limit=settings.RUN_TIMEOUT_SECONDS,
+        # Publishing gives up quickly: a run that could not be sent stays pending and the
+        # sweeper sends it later, so the scheduler is never stuck behind a dead broker.
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
+        broker_connection_retry_on_startup=True,
+        beat_scheduler="automations.scheduler:AutomationScheduler",
+        beat_schedule=settings.CELERY_BEAT_SCHEDULE,
+        beat_max_loop_interval=settings.SCHEDULER_MAX_SLEEP_SECONDS,
+        timezone="UTC",
+        worker_hijack_root_logger=False,
+    )
+
+
+# Loaded lazily, on first use of app.conf, so importing this module never forces Django's
+# settings to load (config/__init__.py imports it while settings are being imported).
+app.add_defaults(_conf)
+app.autodiscover_tasks()

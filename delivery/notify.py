@@ -1,0 +1,38 @@
+"""Telling an automation's owner about the automation itself (not a result): in the inbox
+and by email."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+
+from delivery.models import Notification
+
+logger = logging.getLogger(__name__)
+
+
+def notify_automation_paused(*, automation, reason: str) -> None:
+    title = f"Automation paused: {automation.name}"
+    Notification.objects.create(
+        organization_id=automation.organization_id,
+        user=automation.owner,
+        automation=automation,
+        kind=Notification.Kind.ALERT,
+        title=title[:300],
+        body_markdown=reason,
+    )
+    if not automation.owner.email:
+        return
+    context = {"automation": automation, "reason": reason, "site_url": settings.SITE_URL}
+    try:
+        send_mail(
+            subject=title,
+            message=render_to_string("delivery/email/paused.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[automation.owner.email],
+        )
+    except Exception:  # the in-app alert above already tells the owner
+        logger.exception("could not email the owner of automation %s", automation.pk)

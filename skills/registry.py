@@ -1,0 +1,77 @@
+"""Skill slug -> implementation. Deterministic skills register here; LLM skills go through the
+LLM runner (a later issue) and until then fail with a clear error."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+import jsonschema
+
+from skills.models import Skill
+from skills.results import SkillContext, SkillError, SkillResult
+
+SkillFn = Callable[[SkillContext], SkillResult]
+
+_IMPLEMENTATIONS: dict[str, SkillFn] = {}
+_MODULES = (
+    "skills.implementations.pipeline_report",
+    "skills.implementations.sourcing_recap",
+    "skills.implementations.new_candidate_alert",
+    "skills.implementations.stale_candidates",
+    "skills.implementations.offer_accepted_alert",
+)
+
+
+def register(slug: str) -> Callable[[SkillFn], SkillFn]:
+    def decorator(fn: SkillFn) -> SkillFn:
+        _IMPLEMENTATIONS[slug] = fn
+        return fn
+
+    return decorator
+
+
+def _load() -> None:
+    for module in _MODULES:
+        importlib.import_module(module)
+
+
+def implementation_for(skill: Skill) -> SkillFn:
+    if not skill.active:
+        raise SkillError(
+            f"The skill {skill.name!r} is switched off, so this automation cannot run.",
+            code="skill_inactive",
+            retryable=False,
+        )
+    if skill.mode == Skill.Mode.LLM:
+        raise SkillError(
+            f"The skill {skill.name!r} needs the LLM runner, which is not available on this "
+            "server yet; nothing was sent.",
+            code="llm_runner_unavailable",
+            retryable=False,
+        )
+    _load()
+    try:
+        return _IMPLEMENTATIONS[skill.slug]
+    except KeyError:
+        raise SkillError(
+            f"No implementation is installed for the skill {skill.slug!r}.",
+            code="skill_missing",
+            retryable=False,
+        ) from None
+
+
+def validate_params(*, skill: Skill, params: dict) -> dict:
+    """Return params with the schema's defaults filled in, or raise ValueError saying what is
+    wrong with them."""
+    schema = skill.params_schema or {"type": "object"}
+    try:
+        jsonschema.validate(params, schema)
+    except jsonschema.ValidationError as exc:
+        where = ".".join(str(p) for p in exc.absolute_path) or "params"
+        raise ValueError(f"{where}: {exc.message}") from None
+    filled = dict(params)
+    for name, prop in schema.get("properties", {}).items():
+        if name not in filled and "default" in prop:
+            filled[name] = prop["default"]
+    return filled
