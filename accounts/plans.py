@@ -16,12 +16,14 @@ class PlanLimits:
     name: str
     max_active_automations: int | None  # None: unlimited
     min_gap: timedelta  # shortest time allowed between two runs of one schedule
-    at_most_daily: bool  # no schedule may fire more than once a local calendar day
+    # No schedule may fire more than once on a local calendar day. (Counted per day, not as
+    # a 24-hour gap: a daily job is 23 or 25 hours apart across a DST change.)
+    at_most_daily: bool
 
 
 PLANS: dict[str, PlanLimits] = {
     Organization.Plan.FREE: PlanLimits(
-        name="Free", max_active_automations=5, min_gap=timedelta(days=1), at_most_daily=True
+        name="Free", max_active_automations=5, min_gap=timedelta(minutes=1), at_most_daily=True
     ),
     Organization.Plan.PRO: PlanLimits(
         name="Pro", max_active_automations=None, min_gap=timedelta(minutes=1), at_most_daily=False

@@ -26,11 +26,16 @@ def runs_sweep_pending(*, now: datetime | None = None) -> int:
     return sent
 
 
-def runs_reap_stuck(*, now: datetime | None = None, limit: int = 500) -> int:
+def runs_reap_stuck(
+    *, now: datetime | None = None, older_than_seconds: int | None = None, limit: int = 500
+) -> int:
     """Runs still `running` well past the run timeout lost their worker (killed, OOM, machine
-    gone). Count it as a failed attempt: retried with backoff, or failed for good."""
+    gone): the worker kills a run at the timeout, so one still running a minute later has no
+    worker. Count it as a failed attempt: retried with backoff, or failed for good."""
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.RUN_TIMEOUT_SECONDS + 60)
+    if older_than_seconds is None:
+        older_than_seconds = settings.RUN_TIMEOUT_SECONDS + 60
+    cutoff = now - timedelta(seconds=older_than_seconds)
     stuck = list(
         AutomationRun.objects.select_related("automation")
         .filter(status=AutomationRun.Status.RUNNING, started_at__lt=cutoff)

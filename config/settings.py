@@ -126,6 +126,9 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Skillomatic <automations@ski
 ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
 FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY")
 
+# Extra modules of deterministic skills to load (comma-separated dotted paths).
+SKILL_PLUGIN_MODULES = env_list("SKILL_PLUGIN_MODULES", [])
+
 # --- Celery -------------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 BROKER_DIR = Path(env_str("BROKER_DIR", str(DATA_DIR / "broker")))

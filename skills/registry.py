@@ -7,6 +7,7 @@ import importlib
 from collections.abc import Callable
 
 import jsonschema
+from django.conf import settings
 
 from skills.models import Skill
 from skills.results import SkillContext, SkillError, SkillResult
@@ -32,7 +33,9 @@ def register(slug: str) -> Callable[[SkillFn], SkillFn]:
 
 
 def _load() -> None:
-    for module in _MODULES:
+    # SKILL_PLUGIN_MODULES adds a deployment's own deterministic skills (each module calls
+    # @register); the catalog row with the same slug makes them selectable.
+    for module in (*_MODULES, *settings.SKILL_PLUGIN_MODULES):
         importlib.import_module(module)
 
 

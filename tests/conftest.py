@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+# Test-only skills (tests/plugins/skills.py) load in this process and in the worker
+# processes integration tests start.
+os.environ.setdefault("SKILL_PLUGIN_MODULES", "tests.plugins.skills")
+
+
+@pytest.fixture(autouse=True)
+def _test_skill_plugins(settings):
+    settings.SKILL_PLUGIN_MODULES = ["tests.plugins.skills"]
+
+
+@pytest.fixture
+def celery_queue(settings):
+    """A queue of this test's own, so tests running in parallel on one broker never take each
+    other's messages."""
+    from config.celery import app
+
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    old = app.conf.task_default_queue
+    app.conf.task_default_queue = name
+    settings.CELERY_QUEUE = name
+    yield name
+    app.conf.task_default_queue = old
+    try:
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_purge(name)
+    except Exception:  # the queue may never have been declared
+        pass
+
+
+@pytest.fixture
+def sandbox_org(db):
+    """An org with the seeded sandbox ATS (4 jobs, 48 candidates)."""
+    from django.utils import timezone
+
+    from tests.factories import OrganizationFactory
+    from webhooks.sandbox_seed import seed_sandbox
+
+    org = OrganizationFactory(slug="sandbox-tests")
+    seed_sandbox(org, now=timezone.now())
+    return org
