@@ -15,6 +15,20 @@ def _test_skill_plugins(settings):
     settings.SKILL_PLUGIN_MODULES = ["tests.plugins.skills"]
 
 
+@pytest.fixture(autouse=True)
+def _restore_catalog_after_flush(request, django_db_blocker):
+    """A transactional test ends with a flush that empties every table, the skill catalog
+    (written by a data migration) included; put it back for the tests that follow."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or "transactional_db" in request.fixturenames):
+        from skills.catalog import catalog_sync
+        from skills.models import Skill
+
+        with django_db_blocker.unblock():
+            catalog_sync(Skill)
+
+
 @pytest.fixture
 def celery_queue(settings):
     """A queue of this test's own, so tests running in parallel on one broker never take each

@@ -1,0 +1,157 @@
+"""Real processes for integration tests: `celery worker` and `celery beat` against the test
+database and the configured broker, and an SMTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpInbox:
+    """Collects every message an aiosmtpd server on 127.0.0.1 receives."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 Message accepted"
+
+    def start(self) -> SmtpInbox:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+class Stack:
+    """Starts and stops worker and beat processes that share this test's database, broker
+    queue and SMTP server."""
+
+    def __init__(self, *, queue: str, smtp_port: int, tmp: Path) -> None:
+        self.tmp = tmp
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "CELERY_QUEUE": queue,
+            "DATA_DIR": str(settings.DATA_DIR),
+            "BROKER_DIR": str(settings.BROKER_DIR),
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp_port),
+            "EMAIL_USE_TLS": "false",
+            "SKILL_PLUGIN_MODULES": "tests.plugins.skills",
+            "SCHEDULER_MAX_SLEEP_SECONDS": "1",
+            "LOG_LEVEL": "INFO",
+        }
+        if settings.REDIS_URL:
+            self.env["REDIS_URL"] = settings.REDIS_URL
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def _start(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = open(self.tmp / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so kill() takes the pool too
+        )
+        self.procs[name] = proc
+        return proc
+
+    def worker(self, name: str = "worker") -> subprocess.Popen:
+        return self._start(
+            name,
+            [
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "1",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"{name}@%h",
+            ],
+        )
+
+    def beat(self, name: str = "beat") -> subprocess.Popen:
+        return self._start(
+            name,
+            [
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--pidfile=",
+                "-s",
+                str(self.tmp / f"{name}-schedule"),
+            ],
+        )
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: what an OOM kill or a lost machine does; no cleanup runs."""
+        proc = self.procs.pop(name)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        self.procs.clear()
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text(errors='replace')[-4000:]}"
+            for path in sorted(self.tmp.glob("*.log"))
+        )
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float, what: str, stack=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(
+        f"timed out after {timeout}s waiting for {what}\n" + (stack.logs() if stack else "")
+    )
