@@ -22,7 +22,7 @@ def _broker_settings() -> dict:
             "broker_transport_options": {"visibility_timeout": visibility_timeout},
         }
     folder = settings.BROKER_DIR
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return {
         "broker_url": "filesystem://localhost/",
@@ -30,6 +30,8 @@ def _broker_settings() -> dict:
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            # Fanout (remote control) state; kombu's default is ./control in the cwd.
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         },
     }
