@@ -42,6 +42,10 @@ def periodic_task_sync(*, automation: Automation) -> None:
     task.description = f"{automation.name} ({automation.organization.name})"
     for field, value in schedule_fields.items():
         setattr(task, field, value)
+    # Don't bump django-celery-beat's global "schedule changed" marker: AutomationScheduler
+    # fires automations from next_run_at and leaves these records out of its schedule, so a
+    # user's edit must not make every beat reload its (system) schedule.
+    task.no_changes = True
     task.save()
     if automation.periodic_task_id != task.pk:
         automation.periodic_task = task
