@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from automations.models import Automation, AutomationRun
-from automations.slots import plan_slots, slot_key
+from automations.slots import SlotPlan, plan_slots, slot_key
 
 logger = logging.getLogger(__name__)
 
@@ -71,20 +72,32 @@ def fire_batch(
 ) -> FireStats:
     stats = FireStats(batches=1)
     cas = not connection.features.has_select_for_update_skip_locked
+    # A herd shares a few schedules: compute each (schedule, slot) once per batch.
+    plans: dict[tuple, SlotPlan | None] = {}
     with transaction.atomic():
         rows = _claim(now, batch_size, only_ids)
         runs: list[AutomationRun] = []
-        advanced: list[Automation] = []
+        advanced: dict[datetime | None, list[int]] = defaultdict(list)
         for automation in rows:
             old = automation.next_run_at
-            try:
-                plan = plan_slots(automation, now=now, grace=grace)
-                new = plan.next_run_at
-            except Exception:
-                logger.exception(
-                    "automation %s: schedule failed; retrying in an hour", automation.pk
-                )
-                plan, new = None, now + BAD_ROW_BACKOFF
+            key = (
+                automation.trigger_type,
+                automation.cron_expression,
+                automation.time_zone,
+                automation.poll_interval_seconds,
+                automation.catch_up,
+                old,
+            )
+            if key not in plans:
+                try:
+                    plans[key] = plan_slots(automation, now=now, grace=grace)
+                except Exception:
+                    logger.exception(
+                        "automation %s: schedule failed; retrying in an hour", automation.pk
+                    )
+                    plans[key] = None
+            plan = plans[key]
+            new = plan.next_run_at if plan is not None else now + BAD_ROW_BACKOFF
             if cas:
                 # Compare-and-set: only the process that moves next_run_at off `old` owns
                 # this slot; another scheduler that read the same row gets 0 rows.
@@ -94,16 +107,16 @@ def fire_batch(
                 if not won:
                     continue
             else:
-                automation.next_run_at = new
-                advanced.append(automation)
+                advanced[new].append(automation.pk)
             stats.claimed += 1
             if plan is None:
                 continue
             runs.extend(_runs_for(automation, plan, now))
             stats.fired += len(plan.fire)
             stats.missed += len(plan.missed)
-        if advanced:
-            Automation.objects.bulk_update(advanced, ["next_run_at"], batch_size=1000)
+        # One UPDATE per distinct new time (a herd has few), rather than a CASE per row.
+        for new, ids in advanced.items():
+            Automation.objects.filter(pk__in=ids).update(next_run_at=new)
         if runs:
             AutomationRun.objects.bulk_create(runs, ignore_conflicts=True, batch_size=1000)
     stats.more_due = len(rows) >= batch_size
@@ -147,6 +160,7 @@ def automations_fire_due(
     now: datetime | None = None,
     batch_size: int | None = None,
     time_budget: float = 2.0,
+    after_batch=None,
 ) -> FireStats:
     """Fire every due automation, batch after batch, for at most `time_budget` seconds (the
     scheduler then sends the runs and comes straight back for the rest)."""
@@ -157,6 +171,8 @@ def automations_fire_due(
     started = time.monotonic()
     while True:
         stats = fire_batch(now=now, batch_size=batch_size, grace=grace)
+        if after_batch is not None and stats.fired:
+            after_batch()  # e.g. send this batch's runs while the next is claimed
         total.claimed += stats.claimed
         total.fired += stats.fired
         total.missed += stats.missed

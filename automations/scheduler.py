@@ -53,6 +53,6 @@ class AutomationScheduler(DatabaseScheduler):
     def fire_automations(self) -> bool:
         """One round: fire due automations, send due runs. True if more is waiting."""
         now = timezone.now()
-        stats = automations_fire_due(now=now)
+        stats = automations_fire_due(now=now, after_batch=lambda: runs_dispatch_due(now=now))
         sent = runs_dispatch_due(now=now)
         return stats.more_due or sent >= 1000

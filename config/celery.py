@@ -33,6 +33,9 @@ def _broker_settings() -> dict:
             # Fanout (remote control) state; kombu's default is ./control in the cwd.
             "control_folder": str(folder / "control"),
             "store_processed": False,
+            # The transport polls the folder; its 1 s default lets a worker take only one
+            # message a second (prefetch is 1).
+            "polling_interval": 0.1,
         },
     }
 
