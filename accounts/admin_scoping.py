@@ -33,3 +33,11 @@ class OrgScopedAdmin(admin.ModelAdmin):
                     get_user_model().objects.filter(memberships__organization__in=orgs).distinct()
                 )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs):
+        model = db_field.related_model
+        if not request.user.is_superuser and any(
+            f.name == "organization" for f in model._meta.fields
+        ):
+            kwargs["queryset"] = model.objects.filter(organization__in=self.user_orgs(request))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)

@@ -20,12 +20,7 @@ from automations import cron, services
 from automations.firing import manual_key, run_fire
 from automations.models import Automation, AutomationRun
 from automations.schedule_records import FIRE_TASK
-from automations.validation import (
-    check_plan_frequency,
-    clean_channels,
-    clean_params,
-    clean_schedule,
-)
+from automations.validation import check_plan_frequency, clean_params, clean_schedule
 
 FORM_FIELDS = [
     "name",
@@ -40,7 +35,7 @@ FORM_FIELDS = [
     "event_filter",
     "offset_minutes",
     "poll_interval_seconds",
-    "channels",
+    "delivery_channels",
     "catch_up",
     "retry_limit",
 ]
@@ -66,7 +61,11 @@ class AutomationForm(forms.ModelForm):
         )
         check_plan_frequency(org=org, schedule=schedule)
         clean_params(skill=skill, params=data.get("params"))
-        clean_channels(data.get("channels"))
+        for channel in data.get("delivery_channels") or []:
+            if channel.organization_id != org.pk:
+                raise ValidationError(
+                    {"delivery_channels": f"The channel {channel.name!r} is not in {org.name}."}
+                )
         if self.instance.pk is None and not org.approval_required:
             plans.check_active_automation_count(
                 org=org,
@@ -156,6 +155,8 @@ class AutomationAdmin(OrgScopedAdmin):
         data = form.cleaned_data
         if change:
             changes = {f: data[f] for f in form.changed_data if f in services.EDITABLE}
+            if "delivery_channels" in form.changed_data:
+                changes["channels"] = list(data["delivery_channels"])
             saved = services.automation_update(
                 automation=Automation.objects.get(pk=obj.pk), by=request.user, **changes
             )
@@ -163,7 +164,12 @@ class AutomationAdmin(OrgScopedAdmin):
             saved = services.automation_create(
                 org=data["organization"],
                 owner=data["owner"],
-                **{f: data[f] for f in FORM_FIELDS if f not in ("organization", "owner")},
+                channels=list(data["delivery_channels"]) or None,
+                **{
+                    f: data[f]
+                    for f in FORM_FIELDS
+                    if f not in ("organization", "owner", "delivery_channels")
+                },
             )
         obj.pk = saved.pk
         obj.public_id = saved.public_id

@@ -95,14 +95,21 @@ def run_execute(*, run_id: int) -> str:
     deliveries = (
         [] if result.empty else deliver_result(run=run, automation=automation, result=result)
     )
-    if deliveries and all(d["status"] == "failed" for d in deliveries):
-        retryable = any(not d.get("permanent") for d in deliveries)
-        errors = "; ".join(f"{d['kind']}: {d['error']}" for d in deliveries)
+    failed = [d for d in deliveries if d["status"] == "failed"]
+    passing = [d for d in failed if not d.get("permanent")]
+    errors = "; ".join(f"{d['channel']}: {d['error']}" for d in failed)
+    if passing and run.attempt <= automation.retry_limit:
+        # Some channel may accept it later: retry the run; channels that already have the
+        # result are not sent it again.
+        return _fail(
+            run, "delivery_failed", f"Not delivered yet ({errors}).", True, deliveries=deliveries
+        )
+    if deliveries and len(failed) == len(deliveries):
         return _fail(
             run,
             "delivery_failed",
             f"No channel accepted the result ({errors}).",
-            retryable,
+            False,
             deliveries=deliveries,
         )
 

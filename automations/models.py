@@ -63,11 +63,11 @@ class Automation(TimeStampedModel):
         null=True, blank=True, help_text="Minutes from the interview's start, e.g. -30."
     )
     poll_interval_seconds = models.PositiveIntegerField(null=True, blank=True)
-    channels = models.JSONField(
-        default=list,
+    delivery_channels = models.ManyToManyField(
+        "delivery.DeliveryChannel",
         blank=True,
-        help_text='Where results go, e.g. [{"kind": "in_app"}, {"kind": "email", "to": []}] '
-        "(an empty 'to' means the owner).",
+        related_name="automations",
+        help_text="Where results go; none means the owner's in-app inbox.",
     )
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)

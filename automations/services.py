@@ -17,12 +17,8 @@ from accounts.models import Membership, Organization
 from automations import cron
 from automations.models import Automation
 from automations.schedule_records import periodic_task_remove, periodic_task_sync
-from automations.validation import (
-    check_plan_frequency,
-    clean_channels,
-    clean_params,
-    clean_schedule,
-)
+from automations.validation import check_plan_frequency, clean_params, clean_schedule
+from delivery.channel_services import channel_from_spec
 from skills.models import Skill
 
 logger = logging.getLogger(__name__)
@@ -143,7 +139,6 @@ def automation_create(
         name=name.strip(),
         skill=skill,
         params=clean_params(skill=skill, params=params),
-        channels=clean_channels(channels),
         event_filter=event_filter,
         catch_up=catch_up,
         retry_limit=retry_limit,
@@ -152,6 +147,7 @@ def automation_create(
     )
     automation.next_run_at = compute_next_run_at(automation)
     automation.save()
+    _set_channels(automation, channels)
     periodic_task_sync(automation=automation)
     logger.info("automation %s created by user %s (%s)", automation.pk, owner.pk, status)
     return automation
@@ -166,7 +162,9 @@ def automation_update(
         raise ValidationError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
     _check_can_manage(automation=automation, by=by)
     automation = Automation.objects.select_for_update().get(pk=automation.pk)
-    merged = {field: changes.get(field, getattr(automation, field)) for field in EDITABLE}
+    merged = {
+        field: changes.get(field, getattr(automation, field)) for field in EDITABLE - {"channels"}
+    }
     _clean_misc(
         catch_up=merged["catch_up"],
         retry_limit=merged["retry_limit"],
@@ -187,7 +185,6 @@ def automation_update(
     automation.name = merged["name"].strip()
     automation.skill = merged["skill"]
     automation.params = clean_params(skill=merged["skill"], params=merged["params"])
-    automation.channels = clean_channels(merged["channels"])
     automation.event_filter = merged["event_filter"]
     automation.catch_up = merged["catch_up"]
     automation.retry_limit = merged["retry_limit"]
@@ -197,8 +194,22 @@ def automation_update(
         # The new schedule takes effect at the scheduler's next tick.
         automation.next_run_at = compute_next_run_at(automation)
     automation.save()
+    if "channels" in changes:
+        _set_channels(automation, changes["channels"])
     periodic_task_sync(automation=automation)
     return automation
+
+
+def _set_channels(automation: Automation, specs: list | None) -> None:
+    """Channels as DeliveryChannels, public ids or shorthands ({"kind": "in_app"},
+    {"kind": "email", "to": [...]}); None or empty: the owner's inbox."""
+    if specs is not None and not isinstance(specs, list | tuple):
+        raise ValidationError({"channels": "Channels must be a list."})
+    channels = [
+        channel_from_spec(org=automation.organization, owner=automation.owner, spec=spec)
+        for spec in (specs or [{"kind": "in_app"}])
+    ]
+    automation.delivery_channels.set(channels)
 
 
 @transaction.atomic

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils import timezone
 
 from accounts import plans
@@ -16,7 +15,6 @@ from automations.models import Automation
 from skills.models import Skill
 from skills.registry import validate_params
 
-CHANNEL_KINDS = {"in_app", "email"}
 MIN_POLL_SECONDS = 60
 
 
@@ -98,32 +96,3 @@ def clean_params(*, skill: Skill, params: dict | None) -> dict:
         return validate_params(skill=skill, params=params)
     except ValueError as exc:
         raise ValidationError({"params": f"Invalid params for {skill.name}: {exc}"}) from None
-
-
-def clean_channels(channels: list | None) -> list[dict]:
-    if channels is None:
-        return [{"kind": "in_app"}]
-    if not isinstance(channels, list) or not channels:
-        raise ValidationError({"channels": "Choose at least one place to send results."})
-    out = []
-    for channel in channels:
-        kind = channel.get("kind") if isinstance(channel, dict) else None
-        if kind not in CHANNEL_KINDS:
-            raise ValidationError(
-                {"channels": f"Unknown channel {kind!r}; use one of {sorted(CHANNEL_KINDS)}."}
-            )
-        if kind == "email":
-            to = channel.get("to") or []
-            if isinstance(to, str):
-                to = [to]
-            for address in to:
-                try:
-                    validate_email(address)
-                except ValidationError:
-                    raise ValidationError(
-                        {"channels": f"{address!r} is not an email address."}
-                    ) from None
-            out.append({"kind": "email", "to": list(to)})
-        else:
-            out.append({"kind": kind})
-    return out

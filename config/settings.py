@@ -3,6 +3,7 @@ kombu's filesystem broker with nothing else installed."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -121,6 +122,26 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", bool(EMAIL_HOST) and EMAIL_PORT == 587
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Skillomatic <automations@skillomatic.local>")
+# An email service provider through django-anymail, by settings alone: set EMAIL_BACKEND to
+# e.g. anymail.backends.postmark.EmailBackend and its credentials as ANYMAIL_<NAME>
+# (ANYMAIL_POSTMARK_SERVER_TOKEN=..., ANYMAIL_SENDGRID_API_KEY=...).
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_")
+}
+
+# --- Outbound HTTP (Slack, Teams, webhooks) -----------------------------------------------------
+# Hosts that may be reached even though they resolve to private or loopback addresses (an
+# on-premises ATS, tests on 127.0.0.1). Everything else private is refused (no SSRF).
+ALLOWED_OUTBOUND_HOSTS = env_list("ALLOWED_OUTBOUND_HOSTS", [])
+OUTBOUND_CONNECT_TIMEOUT = env_int("OUTBOUND_CONNECT_TIMEOUT", 5)
+OUTBOUND_READ_TIMEOUT = env_int("OUTBOUND_READ_TIMEOUT", 15)
+OUTBOUND_MAX_RESPONSE_BYTES = env_int("OUTBOUND_MAX_RESPONSE_BYTES", 64 * 1024)
+# Waits between a delivery's tries within one run (so 3 tries), and the longest Retry-After
+# honoured in place; after that the run's own retry (minutes later) tries again.
+DELIVERY_BACKOFF_SECONDS = [1.0, 3.0]
+DELIVERY_MAX_RETRY_AFTER_SECONDS = 30.0
 
 # --- Secrets and integrations ------------------------------------------------------------------
 ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")

@@ -1,7 +1,17 @@
 class DeliveryError(Exception):
-    """A channel could not deliver. `permanent`: trying again will not help (bad address,
-    bad configuration); the user must fix something."""
+    """A channel could not deliver. `permanent`: trying again will not help (bad address, a
+    4xx answer, bad configuration) and the user must fix something. `retry_after`: seconds
+    the receiver asked us to wait (429/503)."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.http_status = http_status
+        self.retry_after = retry_after

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.models import Organization
+from config.fields import EncryptedJSONField
+from config.models import TimeStampedModel
 
 
 class Notification(models.Model):
@@ -53,3 +55,97 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class DeliveryChannel(TimeStampedModel):
+    """Where results go: reusable across a user's automations. The config (recipients,
+    webhook URLs, signing secrets) is encrypted at rest."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        SLACK = "slack", "Slack"
+        TEAMS = "teams", "Microsoft Teams"
+        WEBHOOK = "webhook", "Webhook"
+        IN_APP = "in_app", "In-app inbox"
+
+    class Status(models.TextChoices):
+        OK = "ok", "OK"
+        FAILING = "failing", "Failing"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delivery_channels"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=120)
+    config = EncryptedJSONField(
+        default=dict,
+        blank=True,
+        help_text='email: {"to": [...]} (empty: the owner); slack/teams: {"url": ...}; '
+        'webhook: {"url": ..., "secret": "whsec_..."}',
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OK)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # A user's channels are picked by name in the builder.
+            models.UniqueConstraint(
+                fields=["organization", "owner", "name"], name="channel_owner_name_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class Delivery(TimeStampedModel):
+    """One run's result going to one channel; one DeliveryAttempt per try."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    run = models.ForeignKey(
+        "automations.AutomationRun", on_delete=models.CASCADE, related_name="delivery_records"
+    )
+    channel = models.ForeignKey(
+        DeliveryChannel, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    permanent = models.BooleanField(default=False, help_text="Failed for good; not retried.")
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # A retried run delivers again only to the channels that have not had it yet.
+            models.UniqueConstraint(fields=["run", "channel"], name="delivery_run_channel_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} to {self.channel} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    ok = models.BooleanField()
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    permanent = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            # A delivery's attempts in order (the run page).
+            models.Index(fields=["delivery", "started_at"], name="attempt_delivery_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt at {self.started_at:%H:%M:%S} ({'ok' if self.ok else 'failed'})"

@@ -1,5 +1,7 @@
-"""Delivering a result to every channel of an automation. One channel failing never stops the
-others; the run records each channel's outcome."""
+"""Delivering a result to every channel of an automation: one Delivery per channel with one
+DeliveryAttempt per try. Timeouts, 5xx and 429 are retried with backoff (honouring
+Retry-After); other 4xx and bad configuration are permanent: not retried, the channel is
+marked failing and its owner told. One channel failing never stops the others."""
 
 from __future__ import annotations
 
@@ -7,38 +9,190 @@ import logging
 import time
 from collections.abc import Callable
 
-from delivery.channels import email, in_app
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from delivery.channel_services import default_inbox
+from delivery.channels import email, in_app, slack, teams, webhook
 from delivery.errors import DeliveryError
+from delivery.formatting import run_url
+from delivery.message import OutgoingMessage
+from delivery.models import Delivery, DeliveryAttempt, DeliveryChannel, Notification
 
 logger = logging.getLogger(__name__)
 
-CHANNELS: dict[str, Callable[..., str]] = {
-    "email": email.send,
-    "in_app": in_app.send,
+SENDERS: dict[str, Callable[..., str]] = {
+    DeliveryChannel.Kind.EMAIL: email.send,
+    DeliveryChannel.Kind.IN_APP: in_app.send,
+    DeliveryChannel.Kind.SLACK: slack.send,
+    DeliveryChannel.Kind.TEAMS: teams.send,
+    DeliveryChannel.Kind.WEBHOOK: webhook.send,
 }
 
 
+def run_message(*, run, automation, result, delivery: Delivery | None = None) -> OutgoingMessage:
+    return OutgoingMessage(
+        type="automation.run.completed",
+        message_id=f"msg_{delivery.public_id.hex}" if delivery else f"msg_{run.public_id.hex}",
+        title=result.title,
+        body_markdown=result.body_markdown,
+        summary=result.summary,
+        data=result.data,
+        link=run_url(run.pk),
+        automation_name=automation.name,
+        owner=automation.owner,
+        organization_id=automation.organization_id,
+        automation=automation,
+        run=run,
+    )
+
+
+def _attempt(channel: DeliveryChannel, message: OutgoingMessage, delivery: Delivery | None):
+    """One try: returns (detail, None) or (None, DeliveryError)."""
+    started_at, started = timezone.now(), time.monotonic()
+    detail, error = None, None
+    try:
+        sender = SENDERS.get(channel.kind)
+        if sender is None:
+            raise DeliveryError(f"Unknown channel kind {channel.kind!r}.", permanent=True)
+        detail = sender(channel=channel, message=message)
+    except DeliveryError as exc:
+        error = exc
+    except KeyError as exc:
+        error = DeliveryError(f"The channel's configuration lacks {exc}.", permanent=True)
+    except Exception as exc:
+        logger.exception("channel %s crashed", channel.pk)
+        error = DeliveryError(f"{type(exc).__name__}: {exc}")
+    if delivery is not None:
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            started_at=started_at,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            ok=error is None,
+            http_status=error.http_status if error else None,
+            error=str(error) if error else "",
+            permanent=bool(error and error.permanent),
+        )
+    return detail, error
+
+
+def send_with_retries(
+    channel: DeliveryChannel, message: OutgoingMessage, delivery: Delivery | None = None
+) -> tuple[str | None, DeliveryError | None]:
+    # Tries per delivery within one run (the run's own retries come after), the waits between
+    # them, and the longest Retry-After honoured here (a longer one is left to the run).
+    backoff = settings.DELIVERY_BACKOFF_SECONDS
+    attempts = len(backoff) + 1
+    error = None
+    for attempt in range(1, attempts + 1):
+        detail, error = _attempt(channel, message, delivery)
+        if error is None:
+            return detail, None
+        if error.permanent or attempt == attempts:
+            break
+        wait = backoff[attempt - 1]
+        if error.retry_after is not None:
+            if error.retry_after > settings.DELIVERY_MAX_RETRY_AFTER_SECONDS:
+                break
+            wait = max(wait, error.retry_after)
+        time.sleep(wait)
+    return None, error
+
+
 def deliver_result(*, run, automation, result) -> list[dict]:
+    channels = list(automation.delivery_channels.all()) or [
+        default_inbox(org=automation.organization, owner=automation.owner)
+    ]
     outcomes = []
-    for channel in automation.channels or [{"kind": "in_app"}]:
-        kind = channel.get("kind", "")
-        started = time.monotonic()
-        outcome: dict = {"kind": kind}
-        try:
-            sender = CHANNELS.get(kind)
-            if sender is None:
-                raise DeliveryError(f"Unknown channel kind {kind!r}.", permanent=True)
-            outcome.update(
-                status="sent",
-                detail=sender(result=result, channel=channel, run=run, automation=automation),
+    for channel in channels:
+        delivery, _ = Delivery.objects.get_or_create(run=run, channel=channel)
+        outcome = {"kind": channel.kind, "channel": channel.name}
+        if delivery.status == Delivery.Status.SENT:  # a retried run: already delivered here
+            outcomes.append({**outcome, "status": "sent", "detail": "already delivered"})
+            continue
+        message = run_message(run=run, automation=automation, result=result, delivery=delivery)
+        detail, error = send_with_retries(channel, message, delivery)
+        attempts = delivery.attempt_log.count()
+        if error is None:
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=Delivery.Status.SENT,
+                attempts=attempts,
+                sent_at=timezone.now(),
+                last_error="",
+                permanent=False,
             )
-        except DeliveryError as exc:
-            outcome.update(status="failed", error=str(exc), permanent=exc.permanent)
-        except Exception as exc:
-            logger.exception("run %s: channel %s crashed", run.pk, kind)
-            outcome.update(status="failed", error=f"{type(exc).__name__}: {exc}", permanent=False)
-        outcome["ms"] = int((time.monotonic() - started) * 1000)
-        if outcome["status"] == "failed":
-            logger.warning("run %s: %s delivery failed: %s", run.pk, kind, outcome["error"])
-        outcomes.append(outcome)
+            if channel.status != DeliveryChannel.Status.OK:
+                DeliveryChannel.objects.filter(pk=channel.pk).update(
+                    status=DeliveryChannel.Status.OK, last_error=""
+                )
+            outcomes.append({**outcome, "status": "sent", "detail": detail, "attempts": attempts})
+            continue
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=Delivery.Status.FAILED,
+            attempts=attempts,
+            last_error=str(error)[:2000],
+            permanent=error.permanent,
+        )
+        logger.warning("run %s: %s delivery failed: %s", run.pk, channel.kind, error)
+        if error.permanent:
+            channel_mark_failing(channel=channel, error=str(error))
+        outcomes.append(
+            {
+                **outcome,
+                "status": "failed",
+                "error": str(error),
+                "permanent": error.permanent,
+                "attempts": attempts,
+            }
+        )
     return outcomes
+
+
+def channel_mark_failing(*, channel: DeliveryChannel, error: str) -> None:
+    """Mark the channel failing and tell its owner, once per failure spell."""
+    with transaction.atomic():
+        changed = DeliveryChannel.objects.filter(
+            pk=channel.pk, status=DeliveryChannel.Status.OK
+        ).update(
+            status=DeliveryChannel.Status.FAILING,
+            last_error=error[:2000],
+            last_error_at=timezone.now(),
+        )
+        DeliveryChannel.objects.filter(pk=channel.pk).update(
+            last_error=error[:2000], last_error_at=timezone.now()
+        )
+        if changed:
+            Notification.objects.create(
+                organization_id=channel.organization_id,
+                user=channel.owner,
+                kind=Notification.Kind.ALERT,
+                title=f"Channel failing: {channel.name}"[:300],
+                body_markdown=f"Results could not be delivered to **{channel.name}**: {error}\n\n"
+                "Fix the channel's settings (or the receiving side), then send a test message.",
+            )
+
+
+def channel_send_test(*, channel: DeliveryChannel) -> dict:
+    """Send a sample message through the channel now, with the same retries; the outcome
+    updates the channel's status."""
+    message = OutgoingMessage(
+        type="channel.test",
+        message_id=f"msg_test_{channel.public_id.hex}_{int(time.time())}",
+        title="Test message from Skillomatic",
+        body_markdown=f"If you can read this, **{channel.name}** is ready to receive results.\n",
+        summary="Test message.",
+        link=settings.SITE_URL,
+        automation_name=channel.name,
+        owner=channel.owner,
+        organization_id=channel.organization_id,
+    )
+    detail, error = send_with_retries(channel, message)
+    if error is None:
+        DeliveryChannel.objects.filter(pk=channel.pk).update(
+            status=DeliveryChannel.Status.OK, last_error="", last_error_at=None
+        )
+        return {"ok": True, "detail": detail}
+    if error.permanent:
+        channel_mark_failing(channel=channel, error=str(error))
+    return {"ok": False, "error": str(error), "permanent": error.permanent}

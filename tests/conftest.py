@@ -5,14 +5,21 @@ import uuid
 
 import pytest
 
+# A fixed Fernet key for tests (the test runner sets DEBUG=False, which requires one); the
+# worker processes integration tests start get the same key.
+TEST_ENCRYPTION_KEY = "q9Ns0ZyXU0nq3QvlvB6qrp1W7w0j2dP1lJ3mXkqkS1E="
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
+
 # Test-only skills (tests/plugins/skills.py) load in this process and in the worker
 # processes integration tests start.
 os.environ.setdefault("SKILL_PLUGIN_MODULES", "tests.plugins.skills")
 
 
 @pytest.fixture(autouse=True)
-def _test_skill_plugins(settings):
+def _test_settings(settings):
     settings.SKILL_PLUGIN_MODULES = ["tests.plugins.skills"]
+    settings.FIELD_ENCRYPTION_KEY = TEST_ENCRYPTION_KEY
+    settings.DELIVERY_BACKOFF_SECONDS = [0.05, 0.1]  # the same retries, without the waiting
 
 
 @pytest.fixture(autouse=True)
@@ -59,3 +66,9 @@ def sandbox_org(db):
     org = OrganizationFactory(slug="sandbox-tests")
     seed_sandbox(org, now=timezone.now())
     return org
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address():
+    """pytest-httpserver on 127.0.0.1 (its URLs say so too), on a free port."""
+    return ("127.0.0.1", 0)

@@ -69,6 +69,7 @@ class Stack:
             "EMAIL_PORT": str(smtp_port),
             "EMAIL_USE_TLS": "false",
             "SKILL_PLUGIN_MODULES": "tests.plugins.skills",
+            "FIELD_ENCRYPTION_KEY": settings.FIELD_ENCRYPTION_KEY,
             "SCHEDULER_MAX_SLEEP_SECONDS": "1",
             "LOG_LEVEL": "INFO",
         }

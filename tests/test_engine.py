@@ -176,10 +176,12 @@ def test_one_failing_channel_does_not_stop_the_other(sandbox_org, settings):
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
     auto = automation(org=sandbox_org, channels=[{"kind": "email", "to": []}, {"kind": "in_app"}])
     run = fire(auto)
-    assert run_execute(run_id=run.pk) == "completed"
+    # The mail server may come back: the run is retried later, for the email only.
+    assert run_execute(run_id=run.pk) == "pending"
     run.refresh_from_db()
     email, in_app = run.deliveries
     assert email["status"] == "failed" and "could not be reached" in email["error"]
+    assert not email["permanent"] and email["attempts"] == 3
     assert in_app["status"] == "sent"
     assert Notification.objects.filter(run=run).exists()
 

@@ -1,5 +1,5 @@
-"""Email: HTML and plain text through Django's email backend (SMTP or any anymail provider,
-chosen by settings alone)."""
+"""Email: HTML and plain text through Django's email backend (SMTP, or any django-anymail
+provider chosen by settings alone)."""
 
 from __future__ import annotations
 
@@ -10,38 +10,39 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from delivery.errors import DeliveryError
-from delivery.formatting import markdown_to_html, run_url
+from delivery.formatting import markdown_to_html
+from delivery.message import OutgoingMessage
 
 
-def send(*, result, channel: dict, run, automation) -> str:
-    recipients = list(channel.get("to") or [])
+def send(*, channel, message: OutgoingMessage) -> str:
+    recipients = list(channel.config.get("to") or [])
     if not recipients:
-        if not automation.owner.email:
+        if not message.owner.email:
             raise DeliveryError(
-                "The email channel has no recipients and the owner has no email address.",
+                "The email channel has no recipients and its owner has no email address.",
                 permanent=True,
             )
-        recipients = [automation.owner.email]
+        recipients = [message.owner.email]
     context = {
-        "result": result,
-        "automation": automation,
-        "body_html": markdown_to_html(result.body_markdown),
-        "run_url": run_url(run.pk),
+        "message": message,
+        "body_html": markdown_to_html(message.body_markdown),
     }
-    message = EmailMultiAlternatives(
-        subject=f"{result.title} · {automation.name}",
+    email = EmailMultiAlternatives(
+        subject=f"{message.title} · {message.automation_name}",
         body=render_to_string("delivery/email/result.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=recipients,
-        headers={"X-Skillomatic-Run": str(run.public_id)},
+        headers={"X-Skillomatic-Message": message.message_id},
     )
-    message.attach_alternative(render_to_string("delivery/email/result.html", context), "text/html")
+    email.attach_alternative(render_to_string("delivery/email/result.html", context), "text/html")
     try:
-        message.send()
+        email.send()
     except smtplib.SMTPRecipientsRefused as exc:
         raise DeliveryError(
             f"The mail server refused the recipients: {exc}", permanent=True
         ) from exc
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(f"The mail server could not be reached: {exc}") from exc
+    except Exception as exc:  # an email provider's API (anymail) error
+        raise DeliveryError(f"The email provider refused the message: {exc}") from exc
     return f"sent to {len(recipients)} recipient(s)"

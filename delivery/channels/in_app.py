@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from delivery.message import OutgoingMessage
 from delivery.models import Notification
 
 
-def send(*, result, channel: dict, run, automation) -> str:
-    # One inbox item per run and user, even if the run is delivered again after a retry.
-    Notification.objects.update_or_create(
-        run=run,
-        user=automation.owner,
-        defaults={
-            "organization_id": automation.organization_id,
-            "automation": automation,
-            "kind": Notification.Kind.RESULT,
-            "title": f"{result.title} · {automation.name}"[:300],
-            "body_markdown": result.body_markdown,
-        },
-    )
-    return "added to the owner's inbox"
+def send(*, channel, message: OutgoingMessage) -> str:
+    fields = {
+        "organization_id": message.organization_id,
+        "automation": message.automation,
+        "kind": Notification.Kind.RESULT,
+        "title": f"{message.title} · {message.automation_name}"[:300],
+        "body_markdown": message.body_markdown,
+    }
+    if message.run is not None:
+        # One inbox item per run and user, even if the run is delivered again.
+        Notification.objects.update_or_create(run=message.run, user=channel.owner, defaults=fields)
+    else:
+        Notification.objects.create(user=channel.owner, **fields)
+    return "added to the inbox"

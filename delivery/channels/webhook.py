@@ -1,0 +1,70 @@
+"""Outbound webhooks, signed per the Standard Webhooks scheme: headers webhook-id,
+webhook-timestamp and webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">, keyed
+with the base64-decoded part of the channel's whsec_ secret."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+
+from django.utils import timezone
+
+from delivery.http_channel import post
+from delivery.message import OutgoingMessage
+
+SECRET_PREFIX = "whsec_"
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def payload(message: OutgoingMessage) -> dict:
+    run, automation = message.run, message.automation
+    return {
+        "id": message.message_id,
+        "type": message.type,
+        "timestamp": timezone.now().isoformat(),
+        "data": {
+            "automation": {"id": str(automation.public_id), "name": automation.name}
+            if automation
+            else None,
+            "run": {
+                "id": str(run.public_id),
+                "status": "completed",
+                "triggered_by": run.triggered_by,
+                "scheduled_for": run.scheduled_for.isoformat(),
+                "url": message.link,
+            }
+            if run
+            else None,
+            "result": {
+                "title": message.title,
+                "body_markdown": message.body_markdown,
+                "summary": message.summary,
+                "data": message.data,
+            },
+        },
+    }
+
+
+def send(*, channel, message: OutgoingMessage) -> str:
+    body = json.dumps(payload(message), separators=(",", ":")).encode()
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "webhook-id": message.message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(channel.config["secret"], message.message_id, timestamp, body),
+    }
+    return post(channel.config["url"], body=body, headers=headers, what="The webhook endpoint")

@@ -1,0 +1,22 @@
+"""What every channel is given: one result, with the context to present and link it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    type: str  # "automation.run.completed" | "channel.test"
+    message_id: str  # stable across retries of one delivery (receivers deduplicate on it)
+    title: str
+    body_markdown: str
+    summary: str
+    link: str  # the run's page (the full text when a channel must cut it)
+    automation_name: str
+    owner: Any  # the user who owns the automation (or channel, for a test)
+    organization_id: int
+    data: dict[str, Any] = field(default_factory=dict)
+    automation: Any = None
+    run: Any = None
