@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "automations",
 ]
 
+# Webhook bodies up to 1 MiB are read; the receiver answers 413 above that.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024 + 1
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -142,6 +145,9 @@ OUTBOUND_MAX_RESPONSE_BYTES = env_int("OUTBOUND_MAX_RESPONSE_BYTES", 64 * 1024)
 # honoured in place; after that the run's own retry (minutes later) tries again.
 DELIVERY_BACKOFF_SECONDS = [1.0, 3.0]
 DELIVERY_MAX_RETRY_AFTER_SECONDS = 30.0
+# ATS API calls: waits between retries of a 429/5xx (so 4 tries), longest Retry-After honoured.
+ATS_API_BACKOFF_SECONDS = [0.5, 1.0, 2.0]
+ATS_API_MAX_RETRY_AFTER_SECONDS = 60.0
 
 # --- Secrets and integrations ------------------------------------------------------------------
 ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
@@ -176,6 +182,16 @@ CELERY_BEAT_SCHEDULE = {
     },
     "runs-reap-stuck": {
         "task": "automations.reap_stuck_runs",
+        "schedule": timedelta(seconds=60),
+        "options": {"expire_seconds": 60},
+    },
+    "webhooks-sweep-received": {
+        "task": "webhooks.sweep_received_events",
+        "schedule": timedelta(seconds=60),
+        "options": {"expire_seconds": 60},
+    },
+    "webhooks-poll-connections": {
+        "task": "webhooks.poll_connections",
         "schedule": timedelta(seconds=60),
         "options": {"expire_seconds": 60},
     },

@@ -1,11 +1,14 @@
-"""ATS data. For now the sandbox provider's tables: a demo ATS kept in our own database so
-every skill works without an external ATS."""
+"""ATS connections and the events they send, and the sandbox provider's tables (a demo ATS
+kept in our own database so every skill works without an external ATS)."""
 
 from __future__ import annotations
+
+import uuid
 
 from django.db import models
 
 from accounts.models import Organization
+from config.fields import EncryptedJSONField
 from config.models import TimeStampedModel
 
 
@@ -81,3 +84,121 @@ class SandboxApplication(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.candidate} for {self.job} ({self.stage})"
+
+
+class AtsConnection(TimeStampedModel):
+    """An organization's link to its ATS: how events arrive (signed webhooks, polling or
+    both), the secrets to check and call it (encrypted), and its health."""
+
+    class Provider(models.TextChoices):
+        GREENHOUSE = "greenhouse", "Greenhouse"
+        LEVER = "lever", "Lever"
+        ASHBY = "ashby", "Ashby"
+        WORKABLE = "workable", "Workable"
+        ZOHO = "zoho", "Zoho Recruit"
+        SMARTRECRUITERS = "smartrecruiters", "SmartRecruiters"
+
+    class Mode(models.TextChoices):
+        WEBHOOK = "webhook", "Webhooks"
+        POLLING = "polling", "Polling"
+        BOTH = "both", "Webhooks and polling"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="ats_connections"
+    )
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    name = models.CharField(max_length=120)
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.WEBHOOK)
+    secrets = EncryptedJSONField(
+        default=dict,
+        blank=True,
+        help_text='{"webhook_secret": ..., "api_key": ...} (encrypted; never shown again)',
+    )
+    base_url = models.URLField(
+        blank=True, help_text="API base URL, e.g. https://harvest.greenhouse.io/v1"
+    )
+    region = models.CharField(max_length=40, blank=True, help_text="Zoho DC or Workable subdomain")
+    poll_interval_seconds = models.PositiveIntegerField(default=900)
+    poll_cursor = models.CharField(
+        max_length=100, blank=True, help_text="ISO time of the last poll's start; empty: never."
+    )
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    stage_names = models.JSONField(
+        default=dict, blank=True, help_text="Stage id -> name cache (Lever sends ids only)."
+    )
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_provider_display()})"
+
+
+class KnownApplication(models.Model):
+    """The last stage and status seen for one application, to fill `stage.from` (most ATSs
+    send only the new stage) and to diff polled data into events."""
+
+    connection = models.ForeignKey(AtsConnection, on_delete=models.CASCADE)
+    application_id = models.CharField(max_length=100)
+    stage = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=40, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "application_id"], name="knownapp_connection_app_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}: {self.stage}"
+
+
+class InboundEvent(models.Model):
+    """One delivery from an ATS (webhook) or one change found by polling."""
+
+    class Source(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook"
+        POLL = "poll", "Polling"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    connection = models.ForeignKey(AtsConnection, on_delete=models.CASCADE, related_name="events")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.WEBHOOK)
+    # The provider's delivery id, or "sha256:<hash of the body>" when it sends none.
+    delivery_id = models.CharField(max_length=200)
+    raw_type = models.CharField(max_length=120, blank=True)
+    raw_body = models.BinaryField(
+        null=True, blank=True, help_text="Purged after the retention period."
+    )
+    headers = models.JSONField(default=dict, blank=True)
+    event = models.JSONField(null=True, blank=True, help_text="The canonical event.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    error = models.TextField(blank=True)
+    matches = models.JSONField(
+        default=list, blank=True, help_text="Per automation: matched (run id) or why not."
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # A redelivered webhook (or an already seen polled change) is stored once.
+            models.UniqueConstraint(
+                fields=["connection", "delivery_id"], name="inbound_connection_delivery_uniq"
+            ),
+        ]
+        indexes = [
+            # Purge of raw bodies past the retention period.
+            models.Index(fields=["received_at"], name="inbound_received_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection} {self.raw_type} ({self.status})"

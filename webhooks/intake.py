@@ -1,0 +1,127 @@
+"""Receiving a webhook: find the connection, verify the provider's signature over the raw
+bytes, store the event (once per delivery) and answer at once; everything else happens in
+Celery. Each refusal has its status code and a log line that says why."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from webhooks.models import AtsConnection, InboundEvent
+from webhooks.providers import ADAPTERS
+from webhooks.providers.common import (
+    MalformedError,
+    Request,
+    SignatureError,
+    body_hash,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+KEPT_HEADERS = (
+    "content-type",
+    "user-agent",
+    "greenhouse-event-id",
+    "event-id",
+    "event-name",
+    "event-version",
+    "smartrecruiters-timestamp",
+    "link",
+)
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def refuse(status: int, reason: str, *, provider: str, connection_id: str) -> Answer:
+    logger.warning("webhook %s/%s refused with %s: %s", provider, connection_id, status, reason)
+    return Answer(status, {"error": reason})
+
+
+def inbound_receive(
+    *, provider: str, connection_id: str, request: Request, content_length: int | None = None
+) -> Answer:
+    adapter = ADAPTERS.get(provider)
+    where = {"provider": provider, "connection_id": connection_id}
+    if adapter is None:
+        return refuse(404, f"unknown provider {provider!r}", **where)
+    if request.method not in getattr(adapter, "METHODS", ("POST",)):
+        return refuse(405, f"{request.method} is not accepted; use POST", **where)
+    connection = AtsConnection.objects.filter(public_id=_uuid(connection_id)).first()
+    if connection is None or connection.provider != provider:
+        return refuse(404, "no such connection for this provider", **where)
+    if (content_length or len(request.body)) > MAX_BODY_BYTES:
+        return refuse(413, f"body over {MAX_BODY_BYTES} bytes", **where)
+    handshake = getattr(adapter, "handshake", None)
+    if handshake is not None and (echo := handshake(request)) is not None:
+        logger.info("webhook %s/%s: subscription activation answered", provider, connection_id)
+        return Answer(200, {"ok": True}, headers=echo)
+    secret = (connection.secrets or {}).get("webhook_secret", "")
+    if not secret:
+        return refuse(401, "this connection has no webhook secret configured", **where)
+    try:
+        delivery = adapter.verify_and_parse(request, secret)
+    except SignatureError as exc:
+        return refuse(401, f"signature check failed: {exc}", **where)
+    except MalformedError as exc:
+        return refuse(400, f"malformed body: {exc}", **where)
+    if delivery.is_ping:
+        logger.info("webhook %s/%s: ping answered", provider, connection_id)
+        return Answer(adapter.SUCCESS_STATUS, {"ok": True, "ping": True})
+
+    delivery_id = delivery.delivery_id or body_hash(request.body)
+    delivery.delivery_id = delivery_id
+    try:
+        canonical = adapter.normalize(delivery)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        return refuse(400, f"malformed body: cannot read the event ({exc})", **where)
+    try:
+        with transaction.atomic():
+            stored = InboundEvent.objects.create(
+                connection=connection,
+                source=InboundEvent.Source.WEBHOOK,
+                delivery_id=delivery_id[:200],
+                raw_type=delivery.raw_type[:120],
+                raw_body=request.body,
+                headers={k: v for k, v in request.headers.items() if k in KEPT_HEADERS},
+                event=canonical,
+            )
+            transaction.on_commit(lambda: _enqueue(stored.pk))
+    except IntegrityError:
+        logger.info(
+            "webhook %s/%s: duplicate delivery %s acknowledged and dropped",
+            provider,
+            connection_id,
+            delivery_id,
+        )
+        return Answer(adapter.SUCCESS_STATUS, {"ok": True, "duplicate": True})
+    AtsConnection.objects.filter(pk=connection.pk).update(last_event_at=timezone.now())
+    return Answer(adapter.SUCCESS_STATUS, {"ok": True, "id": str(stored.public_id)})
+
+
+def _enqueue(event_id: int) -> None:
+    from webhooks.tasks import process_inbound_event
+
+    try:
+        process_inbound_event.delay(event_id)
+    except Exception:  # the sweeper (webhooks.tasks.sweep_received_events) picks it up
+        logger.warning(
+            "could not queue inbound event %s; it stays received", event_id, exc_info=True
+        )
+
+
+def _uuid(value: str):
+    import uuid
+
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None

@@ -1,0 +1,39 @@
+"""`/webhooks/ats/<provider>/<connection_id>/`: thin; webhooks/intake.py decides."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from webhooks.intake import MAX_BODY_BYTES, inbound_receive, refuse
+from webhooks.providers.common import Request
+
+
+@csrf_exempt
+def ats_webhook(request: HttpRequest, provider: str, connection_id: str) -> JsonResponse:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY_BYTES:
+        # Refused before reading the body.
+        answer = refuse(413, f"body over {MAX_BODY_BYTES} bytes", provider=provider,
+                        connection_id=connection_id)
+    else:
+        answer = inbound_receive(
+            provider=provider,
+            connection_id=connection_id,
+            request=Request(
+                body=request.body,
+                headers={k.lower(): v for k, v in request.headers.items()},
+                query={k: v for k, v in request.GET.items()},
+                method=request.method,
+            ),
+            content_length=length or None,
+        )
+    response = JsonResponse(answer.body, status=answer.status)
+    for name, value in answer.headers.items():
+        response[name] = value
+    if answer.status == 405:
+        response["Allow"] = "POST"
+    return response
