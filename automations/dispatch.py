@@ -1,6 +1,10 @@
-"""Sending runs to the workers. A message carries only the run id. A run is marked with
-`dispatched_at` before its message goes out and unmarked if the broker refuses it, so a run
-whose message could not be sent is sent again (next tick, or the sweeper), never lost."""
+"""Sending runs to the workers. A message carries only the run id.
+
+Runs are claimed (row-locked), published, and only then marked `dispatched_at`, all in one
+transaction: if the broker refuses a message, or the process dies while publishing, the
+unsent runs are still unmarked (the transaction rolls back on death) and the next tick, any
+other scheduler, or the sweeper sends them. A message sent twice is harmless: the worker's
+claim runs a run once."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from automations.models import AutomationRun
@@ -20,12 +25,12 @@ EXECUTE_TASK = "automations.execute_run"
 PUBLISH_BATCH = 500
 
 
-def _publish(run_ids: list[int]) -> int:
-    """Put one message per run on the broker. Returns how many went out; the rest are
-    unmarked so they are sent again later."""
+def _publish(run_ids: list[int]) -> list[int]:
+    """Put one message per run on the broker; return the ids that went out (a prefix of
+    `run_ids`: publishing stops at the first broker failure)."""
+    sent: list[int] = []
     if not run_ids:
-        return 0
-    sent = 0
+        return sent
     try:
         # A fresh connection from the current settings rather than the pooled producer, so
         # a broker that comes back (or is reconfigured) is picked up at once.
@@ -41,32 +46,37 @@ def _publish(run_ids: list[int]) -> int:
                         celery_app.send_task(
                             EXECUTE_TASK, args=[run_id], producer=producer, queue=queue
                         )
-                sent += len(chunk)
-    except Exception as exc:  # any broker failure: keep the runs, send them later
-        unsent = run_ids[sent:]
-        AutomationRun.objects.filter(pk__in=unsent, status=AutomationRun.Status.PENDING).update(
-            dispatched_at=None
-        )
+                sent.extend(chunk)
+    except Exception as exc:  # any broker failure: the rest stay unsent, and are sent later
         logger.warning(
             "broker refused %d run message(s) (%s: %s); they stay pending and are sent again",
-            len(unsent),
+            len(run_ids) - len(sent),
             type(exc).__name__,
             exc,
         )
     return sent
 
 
-def runs_send(run_ids: Iterable[int]) -> int:
-    """Send these runs now, if they are still pending."""
-    ids = list(run_ids)
-    now = timezone.now()
-    pending = list(
-        AutomationRun.objects.filter(pk__in=ids, status=AutomationRun.Status.PENDING).values_list(
-            "pk", flat=True
+def _claim_publish_mark(claimable, *, now: datetime, limit: int, order: str) -> list[int]:
+    with transaction.atomic():
+        ids = list(
+            claimable.select_for_update(skip_locked=True)
+            .order_by(order)
+            .values_list("pk", flat=True)[:limit]
         )
+        sent = _publish(ids)
+        if sent:
+            AutomationRun.objects.filter(pk__in=sent).update(dispatched_at=now)
+    return sent
+
+
+def runs_send(run_ids: Iterable[int]) -> int:
+    """Send these runs now, if they are still pending and unsent."""
+    now = timezone.now()
+    claimable = AutomationRun.objects.filter(
+        pk__in=list(run_ids), status=AutomationRun.Status.PENDING, dispatched_at__isnull=True
     )
-    AutomationRun.objects.filter(pk__in=pending).update(dispatched_at=now)
-    return _publish(pending)
+    return len(_claim_publish_mark(claimable, now=now, limit=1000, order="pk"))
 
 
 def runs_dispatch_due(*, now: datetime | None = None, limit: int = 1000) -> int:
@@ -74,38 +84,23 @@ def runs_dispatch_due(*, now: datetime | None = None, limit: int = 1000) -> int:
     schedulers: rows are claimed with SKIP LOCKED (PostgreSQL) or under SQLite's single
     writer lock."""
     now = now or timezone.now()
-    with transaction.atomic():
-        ids = list(
-            AutomationRun.objects.select_for_update(skip_locked=True)
-            .filter(
-                status=AutomationRun.Status.PENDING,
-                dispatched_at__isnull=True,
-                scheduled_for__lte=now,
-            )
-            .order_by("scheduled_for")
-            .values_list("pk", flat=True)[:limit]
-        )
-        if ids:
-            AutomationRun.objects.filter(pk__in=ids).update(dispatched_at=now)
-    return _publish(ids)
+    claimable = AutomationRun.objects.filter(
+        status=AutomationRun.Status.PENDING, dispatched_at__isnull=True, scheduled_for__lte=now
+    )
+    return len(_claim_publish_mark(claimable, now=now, limit=limit, order="scheduled_for"))
 
 
 def runs_resend_stale(
     *, now: datetime | None = None, older_than_seconds: int, limit: int = 1000
 ) -> int:
     """Send again pending runs whose message went out long ago and was never taken (lost with
-    a crashed broker or worker). A duplicate message is harmless: the claim runs it once."""
+    a crashed broker or worker)."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=older_than_seconds)
-    with transaction.atomic():
-        ids = list(
-            AutomationRun.objects.select_for_update(skip_locked=True)
-            .filter(status=AutomationRun.Status.PENDING, dispatched_at__lt=cutoff)
-            .order_by("dispatched_at")
-            .values_list("pk", flat=True)[:limit]
-        )
-        if ids:
-            AutomationRun.objects.filter(pk__in=ids).update(dispatched_at=now)
-    if ids:
-        logger.warning("re-sending %d run(s) pending since before %s", len(ids), cutoff)
-    return _publish(ids)
+    claimable = AutomationRun.objects.filter(
+        Q(status=AutomationRun.Status.PENDING) & Q(dispatched_at__lt=cutoff)
+    )
+    sent = _claim_publish_mark(claimable, now=now, limit=limit, order="dispatched_at")
+    if sent:
+        logger.warning("re-sent %d run(s) pending since before %s", len(sent), cutoff)
+    return len(sent)
