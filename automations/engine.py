@@ -92,8 +92,14 @@ def run_execute(*, run_id: int) -> str:
         logger.exception("run %s: skill %s raised", run.pk, automation.skill.slug)
         return _fail(run, "skill_crashed", f"{type(exc).__name__}: {exc}", retryable=True)
 
+    digest = hashlib.sha256(
+        json.dumps({"title": result.title, "body": result.body_markdown}, sort_keys=True).encode()
+    ).hexdigest()
+    nothing_new = result.empty or (
+        run.triggered_by == AutomationRun.TriggeredBy.POLL and _same_as_last_poll(run, digest)
+    )
     deliveries = (
-        [] if result.empty else deliver_result(run=run, automation=automation, result=result)
+        [] if nothing_new else deliver_result(run=run, automation=automation, result=result)
     )
     failed = [d for d in deliveries if d["status"] == "failed"]
     passing = [d for d in failed if not d.get("permanent")]
@@ -113,10 +119,7 @@ def run_execute(*, run_id: int) -> str:
             deliveries=deliveries,
         )
 
-    summary = result.summary if not result.empty else f"{result.summary} Nothing to deliver."
-    digest = hashlib.sha256(
-        json.dumps({"title": result.title, "body": result.body_markdown}, sort_keys=True).encode()
-    ).hexdigest()
+    summary = result.summary if not nothing_new else f"{result.summary} Nothing new to deliver."
     status = _finish(
         run,
         AutomationRun.Status.COMPLETED,
@@ -129,6 +132,22 @@ def run_execute(*, run_id: int) -> str:
             consecutive_failures=0, last_run_at=run.started_at
         )
     return status
+
+
+def _same_as_last_poll(run: AutomationRun, digest: str) -> bool:
+    """A poll automation delivers only when its result differs from its last delivered one."""
+    last = (
+        AutomationRun.objects.filter(
+            automation_id=run.automation_id,
+            status=AutomationRun.Status.COMPLETED,
+            triggered_by=AutomationRun.TriggeredBy.POLL,
+        )
+        .exclude(pk=run.pk)
+        .order_by("-finished_at")
+        .values_list("output_hash", flat=True)
+        .first()
+    )
+    return last == digest
 
 
 def _finish(run: AutomationRun, status: str, **fields) -> str:

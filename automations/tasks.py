@@ -31,7 +31,9 @@ def reap_stuck_runs() -> int:
 
 @shared_task(name="automations.purge_expired_data")
 def purge_expired_data() -> int:
-    return maintenance.runs_purge_expired()
+    from webhooks.retention import inbound_purge_expired
+
+    return maintenance.runs_purge_expired() + inbound_purge_expired()
 
 
 @shared_task(name="automations.fire_scheduled")

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from automations.selectors import run_backlog
+
+
+def ping(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers. Touches nothing else (also the ceiling in
+    bench/webhooks.py)."""
+    return HttpResponse("ok", content_type="text/plain")
 
 
 def status(request: HttpRequest) -> JsonResponse:

@@ -2,13 +2,14 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
-from config.health import status
+from config.health import ping, status
 from webhooks.views import ats_webhook
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("status", status, name="status"),
+    path("ping", ping, name="ping"),
     path(
         "webhooks/ats/<str:provider>/<str:connection_id>/",
         ats_webhook,

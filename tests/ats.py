@@ -18,12 +18,24 @@ def hexmac(secret: str, data: bytes) -> str:
     return hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()
 
 
-def signed(provider: str, body: bytes, *, secret: str = SECRET, event_id: str = "sr-evt-1",
-           event_name: str = "application.created") -> tuple[bytes, dict[str, str], str]:
+def signed(
+    provider: str,
+    body: bytes,
+    *,
+    secret: str = SECRET,
+    event_id: str = "sr-evt-1",
+    event_name: str = "application.created",
+) -> tuple[bytes, dict[str, str], str]:
     """(body, headers, query string) as the provider would send them."""
     if provider == "greenhouse":
-        return body, {"Signature": f"sha256 {hexmac(secret, body)}",
-                      "Greenhouse-Event-ID": hashlib.md5(body).hexdigest()}, ""  # noqa: S324
+        return (
+            body,
+            {
+                "Signature": f"sha256 {hexmac(secret, body)}",
+                "Greenhouse-Event-ID": hashlib.md5(body).hexdigest(),
+            },
+            "",
+        )
     if provider == "lever":
         data = json.loads(body)
         data["signature"] = hexmac(secret, f"{data['token']}{data['triggeredAt']}".encode())
@@ -37,25 +49,50 @@ def signed(provider: str, body: bytes, *, secret: str = SECRET, event_id: str = 
     if provider == "smartrecruiters":
         timestamp = str(int(time.time()))
         link = "<https://api.smartrecruiters.com/candidates/77a1-cand>; rel=self"
-        message = b".".join([timestamp.encode(), body, event_id.encode(), event_name.encode(),
-                             b"v201910", link.encode()])
-        return body, {"smartrecruiters-signature": f"v1={hexmac(secret, message)}",
-                      "smartrecruiters-timestamp": timestamp, "event-id": event_id,
-                      "event-name": event_name, "event-version": "v201910", "link": link}, ""
+        message = b".".join(
+            [
+                timestamp.encode(),
+                body,
+                event_id.encode(),
+                event_name.encode(),
+                b"v201910",
+                link.encode(),
+            ]
+        )
+        return (
+            body,
+            {
+                "smartrecruiters-signature": f"v1={hexmac(secret, message)}",
+                "smartrecruiters-timestamp": timestamp,
+                "event-id": event_id,
+                "event-name": event_name,
+                "event-version": "v201910",
+                "link": link,
+            },
+            "",
+        )
     raise ValueError(provider)
 
 
 def connection(org, provider: str, **fields) -> AtsConnection:
     fields.setdefault("secrets", {"webhook_secret": SECRET})
-    return AtsConnection.objects.create(organization=org, provider=provider,
-                                        name=f"{provider} test", **fields)
+    return AtsConnection.objects.create(
+        organization=org, provider=provider, name=f"{provider} test", **fields
+    )
 
 
 def url(conn: AtsConnection, query: str = "") -> str:
     return f"/webhooks/ats/{conn.provider}/{conn.public_id}/" + (f"?{query}" if query else "")
 
 
-def post(client, conn: AtsConnection, body: bytes, headers: dict[str, str], query: str = "",
-         content_type: str = "application/json"):
-    return client.generic("POST", url(conn, query), body, content_type=content_type,
-                          headers=headers)
+def post(
+    client,
+    conn: AtsConnection,
+    body: bytes,
+    headers: dict[str, str],
+    query: str = "",
+    content_type: str = "application/json",
+):
+    return client.generic(
+        "POST", url(conn, query), body, content_type=content_type, headers=headers
+    )

@@ -198,3 +198,20 @@ def test_candidate_names_are_escaped_in_html_email(sandbox_org):
     html = mail.outbox[0].alternatives[0][0]
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<script>x</script>" in mail.outbox[0].body  # plain text shows the name as is
+
+
+def test_poll_automation_delivers_only_what_is_new(sandbox_org):
+    auto = automation(
+        org=sandbox_org,
+        trigger_type="poll",
+        poll_interval_seconds=900,
+        skill_slug="stale-candidates",
+        params={"days": 1},
+    )
+    first = fire(auto, key="poll:1", by=AutomationRun.TriggeredBy.POLL)
+    assert run_execute(run_id=first.pk) == "completed"
+    second = fire(auto, key="poll:2", by=AutomationRun.TriggeredBy.POLL)
+    assert run_execute(run_id=second.pk) == "completed"
+    second.refresh_from_db()
+    assert second.deliveries == [] and "Nothing new" in second.output_summary
+    assert Notification.objects.filter(automation=auto).count() == 1

@@ -26,15 +26,18 @@ from webhooks.pipeline import inbound_process
 def stage_change(client, conn, stage: str, job: str = "Senior Backend Engineer"):
     raw = (FIXTURES / "greenhouse" / "candidate_stage_change.json").read_text()
     raw = raw.replace('"Onsite Interview"', f'"{stage}"').replace(
-        '"Senior Backend Engineer"', f'"{job}"')
+        '"Senior Backend Engineer"', f'"{job}"'
+    )
     body, headers, _ = signed("greenhouse", raw.encode())
     assert post(client, conn, body, headers).status_code == 200
     return InboundEvent.objects.order_by("-pk").first()
 
 
 def test_filters():
-    event = {"stage": {"to": "Onsite Interview"},
-             "application": {"job_name": "Senior Backend Engineer"}}
+    event = {
+        "stage": {"to": "Onsite Interview"},
+        "application": {"job_name": "Senior Backend Engineer"},
+    }
     assert matches({"stage.to": "onsite interview"}, event) == (True, "")
     assert matches({"application.job_name": {"contains": "Engineer"}}, event)[0]
     assert matches({"stage.to": {"in": ["Offer", "Onsite Interview"]}}, event)[0]
@@ -49,10 +52,18 @@ def test_matching_records_why_others_did_not_match(client):
     org = OrganizationFactory(plan=Organization.Plan.PRO)
     conn = connection(org, "greenhouse")
     kw = {"org": org, "trigger_type": "event", "skill_slug": "new-candidate-alert"}
-    onsite = automation(name="onsite", event_type="ats.candidate.stage_changed",
-                        event_filter={"stage.to": "Onsite Interview"}, **kw)
-    offer = automation(name="offer", event_type="ats.candidate.stage_changed",
-                       event_filter={"stage.to": "Offer"}, **kw)
+    onsite = automation(
+        name="onsite",
+        event_type="ats.candidate.stage_changed",
+        event_filter={"stage.to": "Onsite Interview"},
+        **kw,
+    )
+    offer = automation(
+        name="offer",
+        event_type="ats.candidate.stage_changed",
+        event_filter={"stage.to": "Offer"},
+        **kw,
+    )
     hired = automation(name="hired", event_type="ats.candidate.hired", **kw)
     paused = automation(name="paused", event_type="ats.candidate.stage_changed", **kw)
     services.automation_pause(automation=paused, by=paused.owner)
@@ -61,10 +72,13 @@ def test_matching_records_why_others_did_not_match(client):
     inbound.refresh_from_db()
     by_automation = {m["automation"]: m for m in inbound.matches}
     assert by_automation[onsite.pk]["matched"]
-    assert AutomationRun.objects.get(automation=onsite).idempotency_key == \
-        f"event:{inbound.public_id}"
-    assert by_automation[offer.pk]["reason"] == \
-        "filter stage.to equals 'Offer', but the event has 'Onsite Interview'"
+    assert (
+        AutomationRun.objects.get(automation=onsite).idempotency_key == f"event:{inbound.public_id}"
+    )
+    assert (
+        by_automation[offer.pk]["reason"]
+        == "filter stage.to equals 'Offer', but the event has 'Onsite Interview'"
+    )
     assert by_automation[hired.pk]["reason"].startswith("wrong type: wants ats.candidate.hired")
     assert by_automation[paused.pk]["reason"] == "paused"
     assert AutomationRun.objects.count() == 1
@@ -74,8 +88,12 @@ def test_matching_records_why_others_did_not_match(client):
 def test_other_orgs_automations_never_see_the_event(client):
     org, other = OrganizationFactory(), OrganizationFactory()
     conn = connection(org, "greenhouse")
-    theirs = automation(org=other, trigger_type="event", skill_slug="new-candidate-alert",
-                        event_type="ats.candidate.stage_changed")
+    theirs = automation(
+        org=other,
+        trigger_type="event",
+        skill_slug="new-candidate-alert",
+        event_type="ats.candidate.stage_changed",
+    )
     inbound_process(event_id=stage_change(client, conn, "Onsite Interview").pk)
     assert not AutomationRun.objects.filter(automation=theirs).exists()
 
@@ -97,10 +115,16 @@ def interview_event(client, conn, start, cancelled: bool = False, interview_id: 
 def test_relative_run_is_scheduled_moved_and_cancelled_with_the_interview(client):
     org = OrganizationFactory(plan=Organization.Plan.PRO)
     conn = connection(org, "ashby")
-    brief = automation(org=org, trigger_type="relative", offset_minutes=-30,
-                       skill_slug="new-candidate-alert", name="brief me")
-    tomorrow = (timezone.now() + timedelta(days=1)).replace(hour=15, minute=0, second=0,
-                                                            microsecond=0)
+    brief = automation(
+        org=org,
+        trigger_type="relative",
+        offset_minutes=-30,
+        skill_slug="new-candidate-alert",
+        name="brief me",
+    )
+    tomorrow = (timezone.now() + timedelta(days=1)).replace(
+        hour=15, minute=0, second=0, microsecond=0
+    )
     interview_event(client, conn, tomorrow)
     run = AutomationRun.objects.get(automation=brief)
     assert run.scheduled_for == tomorrow - timedelta(minutes=30)  # 14:30
@@ -123,16 +147,34 @@ def test_ats_normalize_command(tmp_path):
     path = tmp_path / "payload.json"
     path.write_bytes(body)
     out = io.StringIO()
-    call_command("ats_normalize", "greenhouse", str(path), "--secret", SECRET,
-                 "--header", f"Signature: {headers['Signature']}", stdout=out)
+    call_command(
+        "ats_normalize",
+        "greenhouse",
+        str(path),
+        "--secret",
+        SECRET,
+        "--header",
+        f"Signature: {headers['Signature']}",
+        stdout=out,
+    )
     assert '"type": "ats.candidate.stage_changed"' in out.getvalue()
 
     def run(*args):
-        return subprocess.run([sys.executable, "manage.py", "ats_normalize", *args],
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "manage.py", "ats_normalize", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
-    bad = run("greenhouse", str(path), "--secret", "wrong",
-              "--header", f"Signature: {headers['Signature']}")
+    bad = run(
+        "greenhouse",
+        str(path),
+        "--secret",
+        "wrong",
+        "--header",
+        f"Signature: {headers['Signature']}",
+    )
     assert bad.returncode == 3 and "signature check failed" in bad.stderr
     (tmp_path / "junk").write_bytes(b"not json")
     malformed = run("greenhouse", str(tmp_path / "junk"))
@@ -149,19 +191,32 @@ def test_stage_change_to_onsite_runs_and_delivers_with_a_real_worker(
 ):
     org = OrganizationFactory(plan=Organization.Plan.PRO)
     conn = connection(org, "greenhouse")
-    onsite = automation(org=org, trigger_type="event", skill_slug="new-candidate-alert",
-                        event_type="ats.candidate.stage_changed", name="Onsite prep",
-                        event_filter={"stage.to": "Onsite"})
-    other = automation(org=org, trigger_type="event", skill_slug="new-candidate-alert",
-                       event_type="ats.candidate.stage_changed", name="Offer watch",
-                       event_filter={"stage.to": "Offer"})
+    onsite = automation(
+        org=org,
+        trigger_type="event",
+        skill_slug="new-candidate-alert",
+        event_type="ats.candidate.stage_changed",
+        name="Onsite prep",
+        event_filter={"stage.to": "Onsite"},
+    )
+    other = automation(
+        org=org,
+        trigger_type="event",
+        skill_slug="new-candidate-alert",
+        event_type="ats.candidate.stage_changed",
+        name="Offer watch",
+        event_filter={"stage.to": "Offer"},
+    )
     stack = Stack(queue=celery_queue, smtp_port=1, tmp=tmp_path)
     try:
         stack.worker()
         inbound = stage_change(client, conn, "Onsite")  # queued on commit to the worker
         run = wait_for(
             lambda: AutomationRun.objects.filter(automation=onsite, status="completed").first(),
-            timeout=60, what="the matching run to complete", stack=stack)
+            timeout=60,
+            what="the matching run to complete",
+            stack=stack,
+        )
     finally:
         stack.stop()
     note = Notification.objects.get(run=run)

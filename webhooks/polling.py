@@ -43,6 +43,7 @@ def _change(app: dict, known: KnownApplication | None) -> str | None:
 def connection_poll(*, connection: AtsConnection, now: datetime | None = None) -> int:
     """Poll once; returns how many new events were stored."""
     now = now or timezone.now()
+    connection = AtsConnection.objects.get(pk=connection.pk)  # the cursor as stored now
     client = client_for_connection(connection)
     first = not connection.poll_cursor
     since = None if first else datetime.fromisoformat(connection.poll_cursor) - OVERLAP

@@ -17,8 +17,9 @@ def ats_webhook(request: HttpRequest, provider: str, connection_id: str) -> Json
         length = 0
     if length > MAX_BODY_BYTES:
         # Refused before reading the body.
-        answer = refuse(413, f"body over {MAX_BODY_BYTES} bytes", provider=provider,
-                        connection_id=connection_id)
+        answer = refuse(
+            413, f"body over {MAX_BODY_BYTES} bytes", provider=provider, connection_id=connection_id
+        )
     else:
         answer = inbound_receive(
             provider=provider,

@@ -1,0 +1,325 @@
+"""Webhook receiver benchmark: gunicorn on 127.0.0.1 over PostgreSQL + Redis, signed
+Greenhouse deliveries from wrk at rising concurrency, against a bare Django view (/ping) as
+the ceiling in the same run; then a fixed 500 deliveries a second for the p99.
+
+    python bench/webhooks.py [--workers 4] [--seconds 8]
+
+Needs Debian's wrk (apt-get install -y wrk). Uses DATABASE_URL/REDIS_URL when both are set,
+else throwaway servers. Prints a table, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.services import postgres_and_redis, recreate_database  # noqa: E402
+
+SECRET = "bench-webhook-secret"
+QUEUE = "bench-webhooks"
+FIXTURE = ROOT / "tests" / "fixtures" / "greenhouse" / "candidate_stage_change.json"
+WRK_SCRIPT = """
+local counter = 0
+local threads = {}
+local label = "run"
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  label = args[1] or "run"
+end
+request = function()
+  counter = counter + 1
+  local headers = {}
+  headers["Content-Type"] = "application/json"
+  headers["Signature"] = SIGNATURE
+  headers["Greenhouse-Event-ID"] = label .. "-" .. tid .. "-" .. counter
+  return wrk.format(METHOD, nil, headers, BODY)
+end
+function done(summary, latency, requests)
+  local errors = summary.errors.status + summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout
+  io.write(string.format("RESULT %d %d %d %d %d\\n", summary.requests, errors,
+    summary.duration, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def start_gunicorn(env: dict, port: int, workers: int, log: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--keep-alive",
+            "5",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=open(log, "ab"),  # noqa: SIM115 (lives as long as the server)
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    import urllib.request
+
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1)
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"gunicorn did not start; see {log}")
+
+
+def wrk(url: str, script: Path, connections: int, seconds: int, label: str) -> dict:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            str(min(2, connections)),
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(script),
+            url,
+            "--",
+            label,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    match = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+)", out)
+    requests, errors, duration_us, p50, p99 = map(int, match.groups())
+    return {
+        "connections": connections,
+        "requests": requests,
+        "errors": errors,
+        "per_s": (requests - errors) / (duration_us / 1e6),
+        "p50_ms": p50 / 1000,
+        "p99_ms": p99 / 1000,
+    }
+
+
+async def fixed_rate(
+    host: str,
+    port: int,
+    path: str,
+    body: bytes,
+    signature: str,
+    rate: int,
+    seconds: int,
+    connections: int = 16,
+) -> dict:
+    """Open-loop load: request i is due at start + i/rate; its latency counts from then, so a
+    slow server cannot hide its queueing (no coordinated omission)."""
+    total = rate * seconds
+    latencies: list[float] = []
+    failures = 0
+    start = time.perf_counter() + 0.2
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(total):
+        queue.put_nowait(i)
+
+    async def client() -> None:
+        nonlocal failures
+        while not queue.empty():
+            i = queue.get_nowait()
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            # gunicorn's sync workers close each connection, so a new one per request.
+            reader, writer = await asyncio.open_connection(host, port)
+            head = (
+                f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json"
+                f"\r\nSignature: {signature}\r\nGreenhouse-Event-ID: fixed-{i}\r\n"
+                f"Connection: close\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            writer.write(head + body)
+            await writer.drain()
+            status_line = await reader.readline()
+            await reader.read()
+            latencies.append(time.perf_counter() - due)
+            if b" 200 " not in status_line:
+                failures += 1
+            writer.close()
+
+    await asyncio.gather(*(client() for _ in range(connections)))
+    latencies.sort()
+    return {
+        "rate": rate,
+        "requests": total,
+        "failures": failures,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--seconds", type=int, default=8, help="per concurrency level")
+    parser.add_argument("--levels", default="4,8,16,32,64", help="wrk connection counts")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("This benchmark needs wrk: apt-get install -y wrk")
+    levels = [int(x) for x in args.levels.split(",")]
+    work = Path(tempfile.mkdtemp(prefix="skillomatic-bench-webhooks-"))
+    with postgres_and_redis() as (pg_base, redis_url):
+        db_url = recreate_database(pg_base, "skillomatic_webhooks_bench")
+        env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "REDIS_URL": redis_url,
+            "CELERY_QUEUE": QUEUE,
+            "DEBUG": "false",
+            "SECRET_KEY": "bench-only",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "LOG_LEVEL": "ERROR",
+            "DATA_DIR": str(work),
+            "FIELD_ENCRYPTION_KEY": "q9Ns0ZyXU0nq3QvlvB6qrp1W7w0j2dP1lJ3mXkqkS1E=",
+        }
+        os.environ.update(
+            {
+                k: env[k]
+                for k in (
+                    "DATABASE_URL",
+                    "REDIS_URL",
+                    "CELERY_QUEUE",
+                    "DATA_DIR",
+                    "FIELD_ENCRYPTION_KEY",
+                )
+            }
+        )
+        os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        from tests.factories import OrganizationFactory
+        from webhooks.models import AtsConnection, InboundEvent
+
+        connection = AtsConnection.objects.create(
+            organization=OrganizationFactory(),
+            provider="greenhouse",
+            name="bench",
+            secrets={"webhook_secret": SECRET},
+        )
+        path = f"/webhooks/ats/greenhouse/{connection.public_id}/"
+        body = FIXTURE.read_bytes()
+        signature = "sha256 " + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+        script = work / "post.lua"
+        script.write_text(
+            f"METHOD = 'POST'\nBODY = {json.dumps(body.decode())}\n"
+            f"SIGNATURE = {json.dumps(signature)}\n" + WRK_SCRIPT
+        )
+        ceiling_script = work / "ping.lua"
+        ceiling_script.write_text("METHOD = 'GET'\nBODY = nil\nSIGNATURE = ''\n" + WRK_SCRIPT)
+
+        port = 18000 + os.getpid() % 1000
+        server = start_gunicorn(env, port, args.workers, work / "gunicorn.log")
+        results: dict = {
+            "workers": args.workers,
+            "cpus": os.cpu_count(),
+            "receiver": [],
+            "ceiling": [],
+        }
+        try:
+            for c in levels:
+                results["ceiling"].append(
+                    wrk(
+                        f"http://127.0.0.1:{port}/ping", ceiling_script, c, args.seconds, f"ping{c}"
+                    )
+                )
+                results["receiver"].append(
+                    wrk(f"http://127.0.0.1:{port}{path}", script, c, args.seconds, f"c{c}")
+                )
+                print(
+                    f"c={c}: receiver {results['receiver'][-1]['per_s']:.0f}/s, "
+                    f"ceiling {results['ceiling'][-1]['per_s']:.0f}/s",
+                    flush=True,
+                )
+            results["fixed_500"] = asyncio.run(
+                fixed_rate("127.0.0.1", port, path, body, signature, 500, 10)
+            )
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(20)
+        accepted = (
+            sum(r["requests"] - r["errors"] for r in results["receiver"])
+            + results["fixed_500"]["requests"]
+            - results["fixed_500"]["failures"]
+        )
+        import redis
+
+        stored = InboundEvent.objects.count()
+        queued = redis.Redis.from_url(redis_url).llen(QUEUE)
+        results.update(accepted=accepted, stored=stored, queued=queued)
+    best = max(results["receiver"], key=lambda r: r["per_s"])
+    ceiling = max(results["ceiling"], key=lambda r: r["per_s"])
+    results["best_per_s"] = best["per_s"]
+    results["ceiling_per_s"] = ceiling["per_s"]
+    results["ratio_to_ceiling"] = best["per_s"] / ceiling["per_s"]
+    print()
+    print(
+        f"gunicorn, {args.workers} sync workers, {results['cpus']} CPUs, "
+        "PostgreSQL + Redis; signed Greenhouse candidate_stage_change deliveries"
+    )
+    print(
+        f"{'connections':>11} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}   "
+        f"{'ceiling/s':>10} {'p99 ms':>8}"
+    )
+    for r, c in zip(results["receiver"], results["ceiling"], strict=True):
+        print(
+            f"{r['connections']:>11} {r['per_s']:>10.0f} {r['p50_ms']:>8.1f} "
+            f"{r['p99_ms']:>8.1f} {r['errors']:>7}   {c['per_s']:>10.0f} {c['p99_ms']:>8.1f}"
+        )
+    fixed = results["fixed_500"]
+    print(
+        f"fixed 500 events/s for 10 s: p50 {fixed['p50_ms']:.1f} ms, "
+        f"p99 {fixed['p99_ms']:.1f} ms, {fixed['failures']} failures"
+    )
+    print(
+        f"best {best['per_s']:.0f} events/s = {results['ratio_to_ceiling']:.0%} of the bare "
+        f"view's {ceiling['per_s']:.0f}/s; accepted {accepted}, stored {stored}, "
+        f"queued {queued}"
+    )
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Provider API clients against local fake servers: pagination as each provider documents
+it, 429 with Retry-After, 500; and polling a fake Greenhouse into the same events a webhook
+gives, with the cursor advancing and nothing emitted twice."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+import pytest
+from werkzeug.wrappers import Response
+
+from tests.ats import FIXTURES, connection, post, signed
+from tests.factories import OrganizationFactory
+from webhooks.api_clients import AshbyClient, GreenhouseClient, LeverClient, WorkableClient
+from webhooks.api_http import ApiError
+from webhooks.models import InboundEvent
+from webhooks.pipeline import inbound_process
+from webhooks.polling import connection_poll
+
+
+@pytest.fixture(autouse=True)
+def _fast(settings):
+    settings.ALLOWED_OUTBOUND_HOSTS = ["127.0.0.1"]
+    settings.ATS_API_BACKOFF_SECONDS = [0.05, 0.05, 0.05]
+
+
+def gh_app(app_id: int, stage: str, status: str = "active", activity="2026-01-12T17:03:00Z"):
+    return {
+        "id": app_id,
+        "candidate_id": 265772,
+        "status": status,
+        "last_activity_at": activity,
+        "applied_at": "2026-01-10T09:00:00Z",
+        "current_stage": {"id": 1, "name": stage},
+        "jobs": [{"id": 3485, "name": "Senior Backend Engineer"}],
+    }
+
+
+def test_greenhouse_follows_link_pagination(httpserver):
+    base = httpserver.url_for("/v1")
+    httpserver.expect_request("/v1/applications", query_string="per_page=500").respond_with_json(
+        [gh_app(1, "Applied")],
+        headers={
+            "Link": f'<{base}/applications?page=2&per_page=500>; rel="next", '
+            f'<{base}/applications?page=2&per_page=500>; rel="last"'
+        },
+    )
+    httpserver.expect_request(
+        "/v1/applications", query_string="page=2&per_page=500"
+    ).respond_with_json([gh_app(2, "Offer")])
+    apps = GreenhouseClient(base, "key").list_applications()
+    assert [a["id"] for a in apps] == ["1", "2"]
+    assert httpserver.log[0][0].authorization.username == "key"
+
+
+def test_lever_offset_pagination(httpserver):
+    httpserver.expect_ordered_request("/v1/stages").respond_with_json(
+        {"data": [{"id": "s1", "text": "New lead"}], "hasNext": True, "next": "tok2"}
+    )
+    httpserver.expect_ordered_request(
+        "/v1/stages", query_string="limit=100&offset=tok2"
+    ).respond_with_json({"data": [{"id": "s2", "text": "Onsite"}], "hasNext": False})
+    stages = LeverClient(httpserver.url_for("/v1"), "key").list_stages()
+    assert stages == [{"id": "s1", "name": "New lead"}, {"id": "s2", "name": "Onsite"}]
+
+
+def test_ashby_cursor_pagination(httpserver):
+    page = {"limit": 100}
+    httpserver.expect_ordered_request(
+        "/application.list", method="POST", json=page
+    ).respond_with_json(
+        {"success": True, "results": [{"id": "a1"}], "moreDataAvailable": True, "nextCursor": "c2"}
+    )
+    httpserver.expect_ordered_request(
+        "/application.list", method="POST", json={**page, "cursor": "c2"}
+    ).respond_with_json(
+        {
+            "success": True,
+            "results": [{"id": "a2"}],
+            "moreDataAvailable": False,
+            "syncToken": "sync-1",
+        }
+    )
+    apps = AshbyClient(httpserver.url_for(""), "key").list_applications()
+    assert [a["id"] for a in apps] == ["a1", "a2"]
+
+
+def test_workable_paging_next(httpserver):
+    nxt = httpserver.url_for("/spi/v3/candidates") + "?since_id=2&limit=100"
+    httpserver.expect_ordered_request("/spi/v3/candidates").respond_with_json(
+        {"candidates": [{"id": "c1", "stage": "applied"}], "paging": {"next": nxt}}
+    )
+    httpserver.expect_ordered_request(
+        "/spi/v3/candidates", query_string="since_id=2&limit=100"
+    ).respond_with_json({"candidates": [{"id": "c2", "stage": "interview"}]})
+    apps = WorkableClient(httpserver.url_for("/spi/v3"), "tok").list_applications()
+    assert [a["id"] for a in apps] == ["c1", "c2"]
+    assert httpserver.log[0][0].headers["Authorization"] == "Bearer tok"
+
+
+def test_429_with_retry_after_is_honoured(httpserver):
+    httpserver.expect_ordered_request("/v1/jobs").respond_with_response(
+        Response("slow down", status=429, headers={"Retry-After": "1"})
+    )
+    httpserver.expect_ordered_request("/v1/jobs").respond_with_json([{"id": 7, "name": "SRE"}])
+    started = time.monotonic()
+    jobs = GreenhouseClient(httpserver.url_for("/v1"), "key").list_jobs()
+    assert jobs[0]["name"] == "SRE" and time.monotonic() - started >= 1.0
+
+
+def test_500_is_retried_then_reported(httpserver):
+    httpserver.expect_request("/v1/jobs").respond_with_data("boom", status=500)
+    with pytest.raises(ApiError, match="answered 500") as exc:
+        GreenhouseClient(httpserver.url_for("/v1"), "key").list_jobs()
+    assert exc.value.retryable and len(httpserver.log) == 4  # the first try and 3 retries
+
+
+def test_401_is_not_retried(httpserver):
+    httpserver.expect_request("/v1/jobs").respond_with_data("bad key", status=401)
+    with pytest.raises(ApiError, match="answered 401"):
+        GreenhouseClient(httpserver.url_for("/v1"), "key").list_jobs()
+    assert len(httpserver.log) == 1
+
+
+class FakeGreenhouse:
+    """Harvest's applications, candidates and scheduled interviews, changeable by the test."""
+
+    def __init__(self, httpserver):
+        self.apps = {265277: gh_app(265277, "Application Review")}
+        self.interviews: list[dict] = []
+        self.queries: list[dict] = []
+        httpserver.expect_request("/v1/applications").respond_with_handler(self.applications)
+        httpserver.expect_request("/v1/candidates/265772").respond_with_json(
+            {
+                "id": 265772,
+                "first_name": "Ana",
+                "last_name": "Lima",
+                "email_addresses": [{"value": "ana.lima@example.com"}],
+            }
+        )
+        httpserver.expect_request("/v1/scheduled_interviews").respond_with_handler(
+            lambda request: Response(json.dumps(self.interviews), content_type="application/json")
+        )
+
+    def applications(self, request):
+        self.queries.append(dict(request.args))
+        return Response(json.dumps(list(self.apps.values())), content_type="application/json")
+
+
+@pytest.mark.django_db
+def test_polling_greenhouse_gives_the_webhooks_events_once(httpserver, client):
+    org = OrganizationFactory()
+    fake = FakeGreenhouse(httpserver)
+    polled = connection(
+        org,
+        "greenhouse",
+        mode="polling",
+        base_url=httpserver.url_for("/v1"),
+        secrets={"api_key": "key"},
+    )
+    t1 = datetime(2026, 1, 12, 17, 0, tzinfo=UTC)
+    assert connection_poll(connection=polled, now=t1) == 0  # the first poll records state
+    assert "last_activity_after" not in fake.queries[-1]
+
+    fake.apps[265277] = gh_app(265277, "Onsite Interview")
+    t2 = datetime(2026, 1, 12, 17, 15, tzinfo=UTC)
+    assert connection_poll(connection=polled, now=t2) == 1
+    assert fake.queries[-1]["last_activity_after"] == "2026-01-12T16:58:00Z"  # cursor - overlap
+    assert connection_poll(connection=polled, now=t2) == 0  # same change: not emitted again
+    polled.refresh_from_db()
+    assert polled.poll_cursor == t2.isoformat()
+    from_poll = InboundEvent.objects.get(source="poll")
+    inbound_process(event_id=from_poll.pk)
+    from_poll.refresh_from_db()
+
+    # The same change as a webhook, on a webhook connection with the same earlier state.
+    pushed_conn = connection(org, "greenhouse")
+    for name in ("new_candidate_application.json", "candidate_stage_change.json"):
+        body, headers, _ = signed("greenhouse", (FIXTURES / "greenhouse" / name).read_bytes())
+        post(client, pushed_conn, body, headers)
+    for inbound in InboundEvent.objects.filter(connection=pushed_conn).order_by("pk"):
+        inbound_process(event_id=inbound.pk)
+    pushed = InboundEvent.objects.get(connection=pushed_conn, raw_type="candidate_stage_change")
+    strip = lambda e: {k: v for k, v in e.items() if k != "delivery_id"}  # noqa: E731
+    assert strip(from_poll.event) == strip(pushed.event)
+
+    fake.interviews = [
+        {
+            "id": 88231,
+            "application_id": 265277,
+            "status": "scheduled",
+            "start": {"date_time": "2026-01-25T15:00:00Z"},
+            "updated_at": "2026-01-12T17:20:00Z",
+        }
+    ]
+    assert connection_poll(connection=polled, now=datetime(2026, 1, 12, 17, 30, tzinfo=UTC)) == 1
+    interview = InboundEvent.objects.filter(source="poll").latest("pk").event
+    assert interview["type"] == "ats.interview.scheduled"
+    assert interview["interview"] == {"id": "88231", "start_at": "2026-01-25T15:00:00+00:00"}
