@@ -25,9 +25,10 @@ EXECUTE_TASK = "automations.execute_run"
 PUBLISH_BATCH = 500
 
 
-def _publish(run_ids: list[int]) -> list[int]:
-    """Put one message per run on the broker; return the ids that went out (a prefix of
-    `run_ids`: publishing stops at the first broker failure)."""
+def publish_ids(task: str, ids: list[int]) -> list[int]:
+    """Put one `task(id)` message per id on the broker; return the ids that went out (a
+    prefix of `ids`: publishing stops at the first broker failure)."""
+    run_ids = ids
     sent: list[int] = []
     if not run_ids:
         return sent
@@ -43,14 +44,13 @@ def _publish(run_ids: list[int]) -> list[int]:
                 chunk = run_ids[start : start + PUBLISH_BATCH]
                 with producer.batch(PUBLISH_BATCH):
                     for run_id in chunk:
-                        celery_app.send_task(
-                            EXECUTE_TASK, args=[run_id], producer=producer, queue=queue
-                        )
+                        celery_app.send_task(task, args=[run_id], producer=producer, queue=queue)
                 sent.extend(chunk)
     except Exception as exc:  # any broker failure: the rest stay unsent, and are sent later
         logger.warning(
-            "broker refused %d run message(s) (%s: %s); they stay pending and are sent again",
+            "broker refused %d %s message(s) (%s: %s); they are sent again later",
             len(run_ids) - len(sent),
+            task,
             type(exc).__name__,
             exc,
         )
@@ -64,7 +64,7 @@ def _claim_publish_mark(claimable, *, now: datetime, limit: int, order: str) -> 
             .order_by(order)
             .values_list("pk", flat=True)[:limit]
         )
-        sent = _publish(ids)
+        sent = publish_ids(EXECUTE_TASK, ids)
         if sent:
             AutomationRun.objects.filter(pk__in=sent).update(dispatched_at=now)
     return sent

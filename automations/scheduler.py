@@ -14,6 +14,7 @@ compare-and-set, and runs are unique per slot.
 from __future__ import annotations
 
 import logging
+import time
 
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
@@ -22,11 +23,18 @@ from django_celery_beat.schedulers import DatabaseScheduler
 from automations.dispatch import runs_dispatch_due
 from automations.due import automations_fire_due, seconds_until_next_due
 from automations.schedule_records import FIRE_TASK
+from webhooks.dispatch import inbound_request_drain
 
 logger = logging.getLogger(__name__)
 
 
+# While ATS events are waiting, wake the workers at most this often.
+DRAIN_EVERY_SECONDS = 1.0
+
+
 class AutomationScheduler(DatabaseScheduler):
+    last_drain = 0.0
+
     def enabled_models_qs(self):
         return super().enabled_models_qs().exclude(task=FIRE_TASK)
 
@@ -51,8 +59,11 @@ class AutomationScheduler(DatabaseScheduler):
         return max(0.0, min(interval, self.max_interval))
 
     def fire_automations(self) -> bool:
-        """One round: fire due automations, send due runs. True if more is waiting."""
+        """One round: fire due automations, send due runs, wake the workers for stored ATS
+        events. True if more is waiting."""
         now = timezone.now()
         stats = automations_fire_due(now=now, after_batch=lambda: runs_dispatch_due(now=now))
         sent = runs_dispatch_due(now=now)
+        if time.monotonic() - self.last_drain >= DRAIN_EVERY_SECONDS and inbound_request_drain():
+            self.last_drain = time.monotonic()
         return stats.more_due or sent >= 1000

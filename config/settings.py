@@ -169,8 +169,9 @@ RUN_RESEND_AFTER_SECONDS = env_int("RUN_RESEND_AFTER_SECONDS", 10 * 60)
 # and follows the automation's catch-up policy instead of simply firing.
 SCHEDULER_MISFIRE_GRACE_SECONDS = env_int("SCHEDULER_MISFIRE_GRACE_SECONDS", 5 * 60)
 SCHEDULER_BATCH_SIZE = env_int("SCHEDULER_BATCH_SIZE", 500)
-# How long the scheduler sleeps at most between ticks when nothing is due sooner.
-SCHEDULER_MAX_SLEEP_SECONDS = env_int("SCHEDULER_MAX_SLEEP_SECONDS", 5)
+# How long the scheduler sleeps at most between ticks when nothing is due sooner: also the
+# longest a stored ATS event waits to be sent for processing, and how soon an edit counts.
+SCHEDULER_MAX_SLEEP_SECONDS = env_int("SCHEDULER_MAX_SLEEP_SECONDS", 1)
 # Summaries and raw inbound bodies are purged after this many hours.
 RETENTION_HOURS = env_int("RETENTION_HOURS", 24)
 

@@ -186,7 +186,7 @@ def test_ats_normalize_command(tmp_path):
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_stage_change_to_onsite_runs_and_delivers_with_a_real_worker(
+def test_stage_change_to_onsite_runs_and_delivers_with_a_real_worker_and_beat(
     client, celery_queue, tmp_path
 ):
     org = OrganizationFactory(plan=Organization.Plan.PRO)
@@ -210,7 +210,8 @@ def test_stage_change_to_onsite_runs_and_delivers_with_a_real_worker(
     stack = Stack(queue=celery_queue, smtp_port=1, tmp=tmp_path)
     try:
         stack.worker()
-        inbound = stage_change(client, conn, "Onsite")  # queued on commit to the worker
+        stack.beat()  # sends stored events to the workers
+        inbound = stage_change(client, conn, "Onsite")
         run = wait_for(
             lambda: AutomationRun.objects.filter(automation=onsite, status="completed").first(),
             timeout=60,

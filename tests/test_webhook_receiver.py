@@ -406,3 +406,18 @@ def test_raw_bodies_are_purged_after_the_retention_period(client, settings):
     assert inbound_purge_expired(now=timezone.now() + timedelta(hours=25)) == 1
     stored = InboundEvent.objects.get()
     assert stored.raw_body is None and stored.event["type"] == "ats.candidate.stage_changed"
+
+
+def test_waiting_events_are_drained_once(client):
+    from webhooks.pipeline import inbound_drain
+
+    conn = connection(OrganizationFactory(), "greenhouse")
+    for i in range(3):
+        raw = GOOD.replace(b'"Onsite Interview"', f'"Stage {i}"'.encode())
+        body, headers, _ = signed("greenhouse", raw)
+        post(client, conn, body, headers)
+    assert inbound_drain(batch=2) == 3
+    assert inbound_drain() == 0
+    assert set(InboundEvent.objects.values_list("status", flat=True)) == {"ignored"}
+    conn.refresh_from_db()
+    assert conn.last_event_at is not None

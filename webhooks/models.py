@@ -198,6 +198,13 @@ class InboundEvent(models.Model):
         indexes = [
             # Purge of raw bodies past the retention period.
             models.Index(fields=["received_at"], name="inbound_received_idx"),
+            # The table is the queue: workers claim events waiting to be processed, oldest
+            # first (WHERE status='received' ORDER BY received_at FOR UPDATE SKIP LOCKED).
+            models.Index(
+                fields=["received_at"],
+                name="inbound_pending_idx",
+                condition=models.Q(status="received"),
+            ),
         ]
 
     def __str__(self) -> str:

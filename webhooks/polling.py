@@ -135,13 +135,6 @@ def _store(connection, delivery_id: str, raw_type: str, canonical: dict) -> list
                 raw_type=raw_type[:120],
                 event=canonical,
             )
-            transaction.on_commit(lambda: _enqueue(stored.pk))
     except IntegrityError:
         return []  # seen by an earlier poll
     return [stored]
-
-
-def _enqueue(event_id: int) -> None:
-    from webhooks.intake import _enqueue as enqueue
-
-    enqueue(event_id)

@@ -7,8 +7,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from webhooks.models import InboundEvent
-from webhooks.pipeline import inbound_process
+from webhooks.pipeline import inbound_drain, inbound_process
 
 
 @shared_task(name="webhooks.process_inbound_event")
@@ -16,18 +15,15 @@ def process_inbound_event(event_id: int) -> str:
     return inbound_process(event_id=event_id)
 
 
+@shared_task(name="webhooks.drain_inbound_events")
+def drain_inbound_events() -> int:
+    return inbound_drain()
+
+
 @shared_task(name="webhooks.sweep_received_events")
 def sweep_received_events() -> int:
-    """Events stored but never processed (the broker was down when they arrived)."""
-    cutoff = timezone.now() - timedelta(minutes=2)
-    ids = list(
-        InboundEvent.objects.filter(
-            status=InboundEvent.Status.RECEIVED, received_at__lt=cutoff
-        ).values_list("pk", flat=True)[:1000]
-    )
-    for event_id in ids:
-        process_inbound_event.delay(event_id)
-    return len(ids)
+    """Events still waiting (no scheduler was running to wake the workers)."""
+    return inbound_drain()
 
 
 @shared_task(name="webhooks.poll_connections")
