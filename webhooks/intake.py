@@ -179,10 +179,12 @@ def _insert(
         "ON CONFLICT (connection_id, delivery_id) DO NOTHING RETURNING id"
     )
     if connection.vendor == "postgresql":
-        # psycopg's own cursor binds parameters on the server; Django's client-side binding
-        # quotes the raw body in Python, which costs more than the rest of the request.
+        # A server-side-binding cursor: Django's default client-side binding quotes the raw
+        # body into the SQL text in Python.
+        import psycopg
+
         connection.ensure_connection()
-        with connection.connection.cursor() as cursor:
+        with psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
     else:
