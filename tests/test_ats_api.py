@@ -199,3 +199,68 @@ def test_polling_greenhouse_gives_the_webhooks_events_once(httpserver, client):
     interview = InboundEvent.objects.filter(source="poll").latest("pk").event
     assert interview["type"] == "ats.interview.scheduled"
     assert interview["interview"] == {"id": "88231", "start_at": "2026-01-25T15:00:00+00:00"}
+
+
+def test_zoho_page_pagination(httpserver):
+    httpserver.expect_request(
+        "/recruit/v2/Candidates", query_string="page=1&per_page=200"
+    ).respond_with_json(
+        {"data": [{"id": "1", "Full_Name": "José"}], "info": {"more_records": True, "page": 1}}
+    )
+    httpserver.expect_request(
+        "/recruit/v2/Candidates", query_string="page=2&per_page=200"
+    ).respond_with_json(
+        {"data": [{"id": "2", "Full_Name": "Ana"}], "info": {"more_records": False, "page": 2}}
+    )
+    from webhooks.api_clients import ZohoRecruitClient
+
+    people = ZohoRecruitClient(httpserver.url_for("/recruit/v2"), "tok").list_candidates()
+    assert [p["name"] for p in people] == ["José", "Ana"]
+    assert httpserver.log[0][0].headers["Authorization"] == "Zoho-oauthtoken tok"
+
+
+def test_smartrecruiters_next_page_id(httpserver):
+    from webhooks.api_clients import SmartRecruitersClient
+
+    httpserver.expect_ordered_request("/jobs", query_string="limit=100").respond_with_json(
+        {"content": [{"id": "j1", "title": "SRE", "status": "SOURCING"}], "nextPageId": "p2"}
+    )
+    httpserver.expect_ordered_request(
+        "/jobs", query_string="limit=100&pageId=p2"
+    ).respond_with_json({"content": [{"id": "j2", "title": "PM", "status": "SOURCING"}]})
+    jobs = SmartRecruitersClient(httpserver.url_for(""), "tok").list_jobs()
+    assert [j["name"] for j in jobs] == ["SRE", "PM"]
+    assert httpserver.log[0][0].headers["X-SmartToken"] == "tok"
+
+
+@pytest.mark.django_db
+def test_skills_read_the_connected_ats(httpserver):
+    from automations.engine import run_execute
+    from automations.firing import manual_key, run_fire
+    from delivery.models import Notification
+    from tests.factories import automation
+
+    httpserver.expect_request("/v1/jobs").respond_with_json(
+        [{"id": 3485, "name": "Senior Backend Engineer", "status": "open"}]
+    )
+    httpserver.expect_request("/v1/applications").respond_with_json(
+        [gh_app(1, "Onsite Interview"), gh_app(2, "Onsite Interview"), gh_app(3, "Offer")]
+    )
+    httpserver.expect_request("/v1/candidates").respond_with_json(
+        [{"id": 265772, "first_name": "Ana", "last_name": "Lima", "email_addresses": []}]
+    )
+    org = OrganizationFactory()
+    connection(
+        org,
+        "greenhouse",
+        mode="polling",
+        base_url=httpserver.url_for("/v1"),
+        secrets={"api_key": "key"},
+    )
+    auto = automation(org=org, skill_slug="pipeline-report")
+    run, _ = run_fire(automation=auto, key=manual_key(), triggered_by="manual", send=False)
+    assert run_execute(run_id=run.pk) == "completed"
+    run.refresh_from_db()
+    assert run.output_summary.startswith("1 open job, 3 active applications")
+    body = Notification.objects.get(run=run).body_markdown
+    assert "### Senior Backend Engineer" in body and "- Onsite Interview: 2" in body

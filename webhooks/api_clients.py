@@ -306,3 +306,157 @@ def client_for_connection(connection: AtsConnection) -> Any:
     if not api_key:
         raise ApiError(f"The {connection.name} connection has no API key.")
     return cls(connection.base_url, api_key)
+
+
+class ZohoRecruitClient:
+    """Zoho Recruit API v2: `Authorization: Zoho-oauthtoken`; pagination by page/per_page and
+    info.more_records."""
+
+    def __init__(self, base_url: str, api_key: str) -> None:
+        self.base = (base_url or "https://recruit.zoho.com/recruit/v2").rstrip("/")
+        self.http = ApiSession(headers={"Authorization": f"Zoho-oauthtoken {api_key}"})
+
+    def _pages(self, module: str, headers: dict | None = None) -> list[dict]:
+        out, page = [], 1
+        while True:
+            response = self.http.get(
+                f"{self.base}/{module}", params={"page": page, "per_page": 200}, headers=headers
+            )
+            if response.status_code == 204:  # Zoho answers 204 when there are no records
+                return out
+            body = response.json()
+            out.extend(body.get("data") or [])
+            if not dig(body, "info", "more_records"):
+                return out
+            page += 1
+
+    @staticmethod
+    def _since(updated_since: datetime | None) -> dict | None:
+        return {"If-Modified-Since": _iso_z(updated_since)} if updated_since else None
+
+    def list_jobs(self) -> list[dict]:
+        return [
+            {
+                "id": str(j["id"]),
+                "name": j.get("Posting_Title") or j.get("Job_Opening_Name"),
+                "status": j.get("Job_Opening_Status"),
+                "raw": j,
+            }
+            for j in self._pages("Job_Openings")
+        ]
+
+    def list_applications(self, *, updated_since: datetime | None = None) -> list[dict]:
+        out = []
+        for a in self._pages("Applications", self._since(updated_since)):
+            status = str(a.get("Application_Status") or "").lower()
+            out.append(
+                {
+                    "id": str(a["id"]),
+                    "candidate_id": str(dig(a, "Candidate_Name", "id") or ""),
+                    "candidate_name": dig(a, "Candidate_Name", "name"),
+                    "job_id": str(dig(a, "Job_Opening_Name", "id") or ""),
+                    "job_name": dig(a, "Job_Opening_Name", "name"),
+                    "stage": a.get("Application_Status"),
+                    "status": "hired"
+                    if "hired" in status
+                    else "rejected"
+                    if "reject" in status
+                    else "active",
+                    "updated_at": iso(a.get("Modified_Time")),
+                    "raw": a,
+                }
+            )
+        return out
+
+    def list_candidates(self, *, updated_since: datetime | None = None) -> list[dict]:
+        return [
+            {"id": str(c["id"]), "name": c.get("Full_Name"), "email": c.get("Email"), "raw": c}
+            for c in self._pages("Candidates", self._since(updated_since))
+        ]
+
+    def list_stages(self) -> list[dict]:
+        return []  # Zoho's stages are application statuses, sent by name
+
+    def list_scheduled_interviews(self, *, updated_since: datetime | None = None) -> list[dict]:
+        return [
+            {
+                "id": str(i["id"]),
+                "application_id": str(dig(i, "$Application_Id") or ""),
+                "start_at": iso(i.get("Start_DateTime")),
+                "status": "cancelled" if i.get("Interview_Status") == "Cancelled" else "scheduled",
+                "raw": i,
+            }
+            for i in self._pages("Interviews", self._since(updated_since))
+        ]
+
+
+class SmartRecruitersClient:
+    """SmartRecruiters Customer API: `X-SmartToken`; pagination by nextPageId."""
+
+    def __init__(self, base_url: str, api_key: str) -> None:
+        self.base = (base_url or "https://api.smartrecruiters.com").rstrip("/")
+        self.http = ApiSession(headers={"X-SmartToken": api_key})
+
+    def _pages(self, path: str, params: dict | None = None) -> list[dict]:
+        out, page_id = [], None
+        while True:
+            query = {"limit": 100, **(params or {}), **({"pageId": page_id} if page_id else {})}
+            body = self.http.get(f"{self.base}{path}", params=query).json()
+            out.extend(body.get("content") or [])
+            page_id = body.get("nextPageId")
+            if not page_id or not body.get("content"):
+                return out
+
+    def list_jobs(self) -> list[dict]:
+        return [
+            {"id": j["id"], "name": j.get("title"), "status": j.get("status"), "raw": j}
+            for j in self._pages("/jobs")
+        ]
+
+    def list_applications(self, *, updated_since: datetime | None = None) -> list[dict]:
+        params = {"updatedAfter": _iso_z(updated_since)} if updated_since else {}
+        out = []
+        for c in self._pages("/candidates", params):
+            assignment = c.get("primaryAssignment") or {}
+            status = str(dig(assignment, "status") or "").upper()
+            out.append(
+                {
+                    "id": c["id"],
+                    "candidate_id": c["id"],
+                    "candidate_name": " ".join(
+                        p for p in (c.get("firstName"), c.get("lastName")) if p
+                    ),
+                    "job_id": dig(assignment, "job", "id"),
+                    "job_name": dig(assignment, "job", "title"),
+                    "stage": dig(assignment, "status"),
+                    "status": "hired"
+                    if status == "HIRED"
+                    else "rejected"
+                    if status == "REJECTED"
+                    else "active",
+                    "updated_at": iso(c.get("updatedOn")),
+                    "raw": c,
+                }
+            )
+        return out
+
+    def list_candidates(self, *, updated_since: datetime | None = None) -> list[dict]:
+        return [
+            {
+                "id": a["id"],
+                "name": a["candidate_name"],
+                "email": dig(a, "raw", "email"),
+                "raw": a["raw"],
+            }
+            for a in self.list_applications(updated_since=updated_since)
+        ]
+
+    def list_stages(self) -> list[dict]:
+        return []
+
+    def list_scheduled_interviews(self, *, updated_since: datetime | None = None) -> list[dict]:
+        return []  # not in the Customer API's candidate list
+
+
+CLIENTS[AtsConnection.Provider.ZOHO] = ZohoRecruitClient
+CLIENTS[AtsConnection.Provider.SMARTRECRUITERS] = SmartRecruitersClient

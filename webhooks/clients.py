@@ -1,12 +1,110 @@
-"""Which ATS client serves an organization's skills."""
+"""Which ATS serves an organization's skills: its connected ATS (through that provider's API
+client) when it has one with an API key, else the sandbox."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from django.utils import timezone
+
 from accounts.models import Organization
-from webhooks.providers.base import AtsClient
+from webhooks.models import AtsConnection
+from webhooks.providers.base import Application, AtsClient, Candidate, Job
 from webhooks.providers.sandbox import SandboxClient
+
+OPEN_JOB_STATUSES = {"open", "active", "published", "sourcing", "in-progress", "public"}
+
+
+def _dt(value: str | None) -> datetime:
+    if not value:
+        return timezone.now()
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class ConnectedClient:
+    """The AtsClient interface over a provider's API client."""
+
+    def __init__(self, connection: AtsConnection, api) -> None:
+        self.provider = connection.provider
+        self.api = api
+
+    def list_jobs(self, *, status: str | None = "open") -> list[Job]:
+        jobs = []
+        for j in self.api.list_jobs():
+            state = "open" if str(j.get("status") or "").lower() in OPEN_JOB_STATUSES else "closed"
+            if status and state != status:
+                continue
+            jobs.append(
+                Job(
+                    id=str(j["id"]),
+                    name=j.get("name") or "",
+                    department="",
+                    status=state,
+                    stages=(),
+                )
+            )
+        return jobs
+
+    def list_applications(
+        self, *, job_id=None, status=None, updated_since=None, applied_since=None
+    ) -> list[Application]:
+        out = []
+        apps = self.api.list_applications(updated_since=updated_since or applied_since)
+        names: dict[str, str] = {}
+        if any(not a.get("candidate_name") for a in apps):
+            # Some APIs list applications with candidate ids only: one candidates list names
+            # them all.
+            names = {str(c["id"]): c.get("name") or "" for c in self.api.list_candidates()}
+        for a in apps:
+            app_status = a.get("status") or "active"
+            if (job_id and a.get("job_id") != job_id) or (status and app_status != status):
+                continue
+            applied = _dt(
+                a.get("applied_at") or (a.get("raw") or {}).get("applied_at") or a.get("updated_at")
+            )
+            if applied_since and applied < applied_since:
+                continue
+            out.append(
+                Application(
+                    id=str(a["id"]),
+                    candidate_id=str(a.get("candidate_id") or ""),
+                    job_id=str(a.get("job_id") or ""),
+                    job_name=a.get("job_name") or "",
+                    stage=a.get("stage") or "",
+                    status=app_status,
+                    applied_at=applied,
+                    last_activity_at=_dt(a.get("updated_at")),
+                    candidate_name=a.get("candidate_name")
+                    or names.get(str(a.get("candidate_id") or ""), ""),
+                )
+            )
+        return out
+
+    def get_candidate(self, candidate_id: str) -> Candidate | None:
+        if not hasattr(self.api, "get_candidate"):
+            return None
+        c = self.api.get_candidate(candidate_id)
+        return Candidate(
+            id=c["id"], name=c.get("name") or "", email=c.get("email") or "", source=""
+        )
+
+    def list_candidates(self, *, created_since=None) -> list[Candidate]:
+        return [
+            Candidate(
+                id=str(c["id"]), name=c.get("name") or "", email=c.get("email") or "", source=""
+            )
+            for c in self.api.list_candidates(updated_since=created_since)
+        ]
 
 
 def ats_client_for_org(*, org: Organization) -> AtsClient:
-    # Until an org connects a real ATS (AtsConnection, a later issue), it reads the sandbox.
+    from webhooks.api_clients import CLIENTS
+
+    for connection in AtsConnection.objects.filter(organization=org).order_by("created_at"):
+        api_key = (connection.secrets or {}).get("api_key")
+        if api_key and connection.provider in CLIENTS:
+            return ConnectedClient(
+                connection, CLIENTS[connection.provider](connection.base_url, api_key)
+            )
     return SandboxClient(org)
