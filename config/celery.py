@@ -26,6 +26,7 @@ def _broker_settings() -> dict:
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return {
         "broker_url": "filesystem://localhost/",
+        "broker_transport": "config.fs_transport:Transport",
         "broker_transport_options": {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),

@@ -129,3 +129,27 @@ def test_purge_drops_old_summaries_and_trigger_data(settings):
     assert old.output_summary == "" and old.trigger_data == {}
     assert old.output_hash  # kept: it holds no personal data
     assert new.output_summary == "4 open jobs"
+
+
+def test_embedded_broker_skips_a_corrupt_message_instead_of_dying(settings, tmp_path):
+    """A publisher killed mid-write must not leave the worker a message that stops it."""
+    from kombu import Connection
+
+    from config.fs_transport import Transport
+
+    folder = str(tmp_path)
+    options = {
+        "data_folder_in": folder,
+        "data_folder_out": folder,
+        "processed_folder": folder,
+        "control_folder": folder,
+    }
+    with Connection("filesystem://", transport=Transport, transport_options=options) as conn:
+        queue = conn.SimpleQueue("q")
+        (tmp_path / "0_corrupt.q.msg").write_bytes(b'{"body": "trunc')  # as a crash leaves it
+        queue.put({"ok": 1})
+        message = queue.get(timeout=2)
+        assert message.payload == {"ok": 1}
+        message.ack()
+        queue.close()
+    assert not list(tmp_path.glob("*.partial"))

@@ -329,7 +329,7 @@ def refused(caplog, response, status: int, reason: str) -> None:
         ("greenhouse", {"Signature": "sha256 " + "0" * 64}, GOOD, "does not match"),
         ("greenhouse", {"Signature": "sha1 abc"}, GOOD, "missing or malformed Signature"),
         ("ashby", {"Ashby-Signature": "sha256=" + "f" * 64}, GOOD, "does not match"),
-        ("workable", {}, GOOD, "missing X-Workable-Signature"),
+        ("workable", {}, GOOD, "missing or malformed X-Workable-Signature"),
         (
             "smartrecruiters",
             {"smartrecruiters-signature": "v1=00", "smartrecruiters-timestamp": "1574080897"},

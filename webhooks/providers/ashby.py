@@ -3,18 +3,14 @@ shared by related webhooks of one action, so deliveries are told apart by id and
 
 from __future__ import annotations
 
-import json
-
 from webhooks.providers.common import (
     Delivery,
-    MalformedError,
     Request,
-    SignatureError,
+    check_hex_header,
     dig,
     event,
-    hmac_hex,
     iso,
-    same,
+    json_object,
 )
 
 NAME = "ashby"
@@ -31,19 +27,8 @@ TYPES = {
 
 def verify_and_parse(request: Request, secret: str | None) -> Delivery:
     if secret is not None:
-        algorithm, _, digest = request.header("Ashby-Signature").partition("=")
-        if algorithm != "sha256" or not digest:
-            raise SignatureError(
-                "missing or malformed Ashby-Signature header (want 'sha256=<hex>')"
-            )
-        if not same(digest.strip(), hmac_hex(secret, request.body)):
-            raise SignatureError("Ashby-Signature does not match the body")
-    try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedError("body is not JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("action"), str):
-        raise MalformedError("body has no 'action'")
+        check_hex_header(request, secret, header="Ashby-Signature", prefix="sha256=")
+    data = json_object(request.body, text_key="action")
     action_id = data.get("webhookActionId") or ""
     return Delivery(
         raw_type=data["action"],

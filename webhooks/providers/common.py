@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +53,28 @@ class Request:
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
+
+
+def json_object(body: bytes, *, text_key: str | None = None) -> dict[str, Any]:
+    """The body as a JSON object (with `text_key` a string), or MalformedError."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedError("body is not JSON") from None
+    if not isinstance(data, dict):
+        raise MalformedError("body is not a JSON object")
+    if text_key is not None and not isinstance(data.get(text_key), str):
+        raise MalformedError(f"body has no '{text_key}'")
+    return data
+
+
+def check_hex_header(request: Request, secret: str, *, header: str, prefix: str) -> None:
+    """A `<prefix><hex HMAC-SHA256 of the raw body>` header (Greenhouse, Ashby, Workable)."""
+    value = request.header(header).strip()
+    if not value.startswith(prefix) or len(value) == len(prefix):
+        raise SignatureError(f"missing or malformed {header} header (want '{prefix}<hex>')")
+    if not same(value[len(prefix) :].strip().lower(), hmac_hex(secret, request.body)):
+        raise SignatureError(f"{header} does not match the body")
 
 
 def hmac_hex(secret: str, message: bytes) -> str:

@@ -3,18 +3,14 @@
 
 from __future__ import annotations
 
-import json
-
 from webhooks.providers.common import (
     Delivery,
-    MalformedError,
     Request,
-    SignatureError,
+    check_hex_header,
     dig,
     event,
-    hmac_hex,
     iso,
-    same,
+    json_object,
 )
 
 NAME = "greenhouse"
@@ -34,17 +30,8 @@ TYPES = {
 def verify_and_parse(request: Request, secret: str | None) -> Delivery:
     """secret None: parse only (manage.py ats_normalize without --secret)."""
     if secret is not None:
-        algorithm, _, digest = request.header("Signature").partition(" ")
-        if algorithm != "sha256" or not digest:
-            raise SignatureError("missing or malformed Signature header (want 'sha256 <hex>')")
-        if not same(digest.strip(), hmac_hex(secret, request.body)):
-            raise SignatureError("Signature does not match the body")
-    try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedError("body is not JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("action"), str):
-        raise MalformedError("body has no 'action'")
+        check_hex_header(request, secret, header="Signature", prefix="sha256 ")
+    data = json_object(request.body, text_key="action")
     return Delivery(
         raw_type=data["action"],
         payload=data.get("payload") or {},

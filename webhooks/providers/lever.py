@@ -4,16 +4,14 @@ names through the API."""
 
 from __future__ import annotations
 
-import json
-
 from webhooks.providers.common import (
     Delivery,
-    MalformedError,
     Request,
     SignatureError,
     event,
     hmac_hex,
     iso,
+    json_object,
     same,
 )
 
@@ -31,12 +29,7 @@ TYPES = {
 
 
 def verify_and_parse(request: Request, secret: str | None) -> Delivery:
-    try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedError("body is not JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("event"), str):
-        raise MalformedError("body has no 'event'")
+    data = json_object(request.body, text_key="event")
     token, triggered_at, signature = (
         data.get("token"),
         data.get("triggeredAt"),

@@ -5,7 +5,6 @@ with `smartrecruiters-timestamp` checked for freshness; subscriptions are activa
 
 from __future__ import annotations
 
-import json
 import time
 
 from webhooks.providers.common import (
@@ -15,6 +14,7 @@ from webhooks.providers.common import (
     SignatureError,
     event,
     hmac_hex,
+    json_object,
     same,
 )
 
@@ -33,12 +33,7 @@ def handshake(request: Request) -> dict[str, str] | None:
 def verify_and_parse(request: Request, secret: str | None) -> Delivery:
     if secret is not None:
         _verify(request, secret)
-    try:
-        data = json.loads(request.body) if request.body else {}
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedError("body is not JSON") from None
-    if not isinstance(data, dict):
-        raise MalformedError("body is not a JSON object")
+    data = json_object(request.body) if request.body else {}
     name = request.header("event-name")
     if not name:
         raise MalformedError("missing event-name header")

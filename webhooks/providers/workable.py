@@ -3,18 +3,15 @@ or OAuth app secret); the payload is the candidate (one per job, so an applicati
 
 from __future__ import annotations
 
-import json
-
 from webhooks.providers.common import (
     Delivery,
     MalformedError,
     Request,
-    SignatureError,
+    check_hex_header,
     dig,
     event,
-    hmac_hex,
     iso,
-    same,
+    json_object,
 )
 
 NAME = "workable"
@@ -27,16 +24,9 @@ TYPES = {
 
 def verify_and_parse(request: Request, secret: str | None) -> Delivery:
     if secret is not None:
-        signature = request.header("X-Workable-Signature").strip()
-        if not signature:
-            raise SignatureError("missing X-Workable-Signature header")
-        if not same(signature.lower(), hmac_hex(secret, request.body)):
-            raise SignatureError("X-Workable-Signature does not match the body")
-    try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedError("body is not JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
+        check_hex_header(request, secret, header="X-Workable-Signature", prefix="")
+    data = json_object(request.body)
+    if not isinstance(data.get("data"), dict):
         raise MalformedError("body has no 'data' object")
     return Delivery(
         raw_type=str(data.get("event_type") or data.get("event") or "candidate_event"),
