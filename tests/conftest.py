@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 
 import pytest
 
@@ -72,3 +73,16 @@ def sandbox_org(db):
 def httpserver_listen_address():
     """pytest-httpserver on 127.0.0.1 (its URLs say so too), on a free port."""
     return ("127.0.0.1", 0)
+
+
+@contextmanager
+def broker_down():
+    """Publishing fails while inside: the broker is a Redis port where nothing listens."""
+    from config.celery import app
+
+    saved = app.conf.broker_write_url, app.conf.broker_transport
+    app.conf.broker_write_url, app.conf.broker_transport = "redis://127.0.0.1:1/0", None
+    try:
+        yield
+    finally:
+        app.conf.broker_write_url, app.conf.broker_transport = saved

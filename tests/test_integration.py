@@ -18,6 +18,7 @@ from automations.firing import manual_key, run_fire
 from automations.maintenance import runs_reap_stuck, runs_sweep_pending
 from automations.models import Automation, AutomationRun
 from delivery.models import Notification
+from tests.conftest import broker_down
 from tests.factories import OrganizationFactory, automation
 from tests.live import SmtpInbox, Stack, wait_for
 from webhooks.sandbox_seed import seed_sandbox
@@ -88,16 +89,10 @@ def test_cron_automation_due_now_fires_once_runs_and_is_emailed(stack, smtp, org
 
 
 def test_broker_down_at_fire_time_then_the_sweeper_sends_the_run(stack, org):
-    from config.celery import app
-
     auto = automation(org=org)
     stack.worker()
-    app.conf.broker_write_url = "redis://127.0.0.1:1/0"  # the broker is down
-    try:
-        with transaction.atomic():
-            run, _ = run_fire(automation=auto, key=manual_key(), triggered_by="manual")
-    finally:
-        app.conf.broker_write_url = None  # ...and back
+    with broker_down(), transaction.atomic():
+        run, _ = run_fire(automation=auto, key=manual_key(), triggered_by="manual")
     time.sleep(2)
     run.refresh_from_db()
     assert run.status == "pending" and run.dispatched_at is None

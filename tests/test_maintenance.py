@@ -12,6 +12,7 @@ from automations.engine import _finish, run_execute
 from automations.firing import run_fire
 from automations.maintenance import runs_purge_expired, runs_reap_stuck, runs_sweep_pending
 from automations.models import AutomationRun
+from tests.conftest import broker_down
 from tests.factories import automation
 
 pytestmark = pytest.mark.django_db
@@ -26,15 +27,10 @@ def pending_run(auto, key="cron:1", **fields) -> AutomationRun:
 
 
 def test_broker_down_keeps_the_run_pending_and_the_sweeper_sends_it(celery_queue):
-    from config.celery import app
-
     auto = automation()
     run = pending_run(auto)
-    app.conf.broker_write_url = "redis://127.0.0.1:1/0"  # nothing listens there
-    try:
+    with broker_down():
         assert runs_dispatch_due() == 0
-    finally:
-        app.conf.broker_write_url = None
     run.refresh_from_db()
     assert run.status == "pending" and run.dispatched_at is None
     assert runs_sweep_pending() == 1
