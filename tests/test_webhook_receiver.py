@@ -421,3 +421,15 @@ def test_waiting_events_are_drained_once(client):
     assert set(InboundEvent.objects.values_list("status", flat=True)) == {"ignored"}
     conn.refresh_from_db()
     assert conn.last_event_at is not None
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as in production: the FK is checked
+def test_a_connection_deleted_after_it_was_cached_answers_404(client, caplog):
+    conn = connection(OrganizationFactory(), "greenhouse")
+    body, headers, _ = signed("greenhouse", GOOD)
+    assert post(client, conn, body, headers).status_code == 200  # now cached
+    InboundEvent.objects.all().delete()
+    conn.delete()
+    other = GOOD.replace(b"Onsite Interview", b"Offer")
+    body, headers, _ = signed("greenhouse", other)
+    refused(caplog, post(client, conn, body, headers), 404, "no such connection")

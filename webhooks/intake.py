@@ -9,7 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from webhooks.models import AtsConnection, InboundEvent
@@ -85,14 +85,18 @@ def inbound_receive(
         canonical = adapter.normalize(delivery)
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         return refuse(400, f"malformed body: cannot read the event ({exc})", **where)
-    event_id, public_id = _insert(
-        connection_id=connection.pk,
-        delivery_id=delivery_id[:200],
-        raw_type=delivery.raw_type[:120],
-        raw_body=request.body,
-        headers={k: v for k, v in request.headers.items() if k in KEPT_HEADERS},
-        event=canonical,
-    )
+    try:
+        event_id, public_id = _insert(
+            connection_id=connection.pk,
+            delivery_id=delivery_id[:200],
+            raw_type=delivery.raw_type[:120],
+            raw_body=request.body,
+            headers={k: v for k, v in request.headers.items() if k in KEPT_HEADERS},
+            event=canonical,
+        )
+    except IntegrityError:  # the connection was deleted since it was cached
+        _CACHE.pop(connection_id, None)
+        return refuse(404, "no such connection for this provider", **where)
     if event_id is None:
         logger.info(
             "webhook %s/%s: duplicate delivery %s acknowledged and dropped",
@@ -184,9 +188,12 @@ def _insert(
         import psycopg
 
         connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
+        try:
+            with psycopg.Cursor(connection.connection) as cursor:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+        except psycopg.IntegrityError as exc:  # outside Django's wrapper: translate
+            raise IntegrityError(str(exc)) from exc
     else:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
