@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from accounts.models import Membership, Organization
@@ -20,3 +21,11 @@ def admin_organizations_for_user(*, user: AbstractBaseUser) -> QuerySet[Organiza
 
 def membership_get(*, user: AbstractBaseUser, org: Organization) -> Membership | None:
     return Membership.objects.filter(user=user, organization=org).first()
+
+
+def membership_require(*, user: AbstractBaseUser, org: Organization) -> Membership:
+    """The user's membership of the org, or PermissionDenied: the check every write makes."""
+    membership = membership_get(user=user, org=org)
+    if membership is None:
+        raise PermissionDenied(f"You are not a member of {org.name}.")
+    return membership

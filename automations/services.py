@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts import plans
 from accounts.models import Membership, Organization
+from accounts.selectors import membership_require
 from automations import cron
 from automations.models import Automation
 from automations.schedule_records import periodic_task_remove, periodic_task_sync
@@ -40,18 +41,11 @@ EDITABLE = {
 }
 
 
-def _membership(*, user: AbstractBaseUser, org: Organization) -> Membership:
-    membership = Membership.objects.filter(user=user, organization=org).first()
-    if membership is None:
-        raise PermissionDenied(f"You are not a member of {org.name}.")
-    return membership
-
-
 def _check_can_manage(*, automation: Automation, by: AbstractBaseUser | None) -> Membership | None:
     """None `by` is the system (scheduler, engine, management commands)."""
     if by is None:
         return None
-    membership = _membership(user=by, org=automation.organization)
+    membership = membership_require(user=by, org=automation.organization)
     if automation.owner_id != by.pk and not membership.is_admin:
         raise PermissionDenied("Only the automation's owner or an org admin can change it.")
     return membership
@@ -113,7 +107,7 @@ def automation_create(
     catch_up: str = Automation.CatchUp.LATEST,
     retry_limit: int = 3,
 ) -> Automation:
-    membership = _membership(user=owner, org=org)
+    membership = membership_require(user=owner, org=org)
     if not skill.active:
         raise ValidationError({"skill": f"The skill {skill.name!r} is switched off."})
     event_filter = {} if event_filter is None else event_filter
@@ -239,7 +233,7 @@ def automation_resume(*, automation: Automation, by: AbstractBaseUser | None) ->
 
 @transaction.atomic
 def automation_approve(*, automation: Automation, by: AbstractBaseUser) -> Automation:
-    membership = _membership(user=by, org=automation.organization)
+    membership = membership_require(user=by, org=automation.organization)
     if not membership.is_admin:
         raise PermissionDenied("Only an org admin can approve automations.")
     automation = Automation.objects.select_for_update().get(pk=automation.pk)

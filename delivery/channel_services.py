@@ -8,7 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from accounts.models import Membership, Organization
+from accounts.models import Organization
+from accounts.selectors import membership_require
 from delivery import outbound
 from delivery.channels.webhook import new_secret
 from delivery.models import DeliveryChannel
@@ -43,19 +44,12 @@ def _clean_config(kind: str, config: dict) -> dict:
     return {}
 
 
-def _check_member(user: AbstractBaseUser, org: Organization) -> Membership:
-    membership = Membership.objects.filter(user=user, organization=org).first()
-    if membership is None:
-        raise PermissionDenied(f"You are not a member of {org.name}.")
-    return membership
-
-
 @transaction.atomic
 def channel_create(
     *, org: Organization, owner: AbstractBaseUser, kind: str, name: str, config: dict | None = None
 ) -> tuple[DeliveryChannel, str | None]:
     """Returns (channel, secret): for a webhook the signing secret, to show once; else None."""
-    _check_member(owner, org)
+    membership_require(user=owner, org=org)
     if not name or not name.strip():
         raise ValidationError({"name": "Give the channel a name."})
     clean = _clean_config(kind, config or {})
@@ -79,7 +73,7 @@ def channel_update(
     name: str | None = None,
     config: dict | None = None,
 ) -> DeliveryChannel:
-    membership = _check_member(by, channel.organization)
+    membership = membership_require(user=by, org=channel.organization)
     if channel.owner_id != by.pk and not membership.is_admin:
         raise PermissionDenied("Only the channel's owner or an org admin can change it.")
     if name is not None:
