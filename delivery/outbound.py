@@ -34,17 +34,22 @@ class OutboundResponse:
     body: bytes
 
     def retry_after(self) -> float | None:
-        value = self.headers.get("Retry-After") or self.headers.get("retry-after")
-        if not value:
-            return None
+        return parse_retry_after(self.headers.get("Retry-After") or self.headers.get("retry-after"))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delay seconds or an HTTP date); None when
+    absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
         try:
-            return max(0.0, float(value))
-        except ValueError:
-            try:
-                when = parsedate_to_datetime(value)
-            except (TypeError, ValueError):
-                return None
-            return max(0.0, (when - timezone.now()).total_seconds())
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - timezone.now()).total_seconds())
 
 
 def _allowed_host(host: str) -> bool:

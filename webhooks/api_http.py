@@ -54,7 +54,7 @@ class ApiSession:
                     status=response.status_code,
                     retryable=retryable,
                 )
-                retry_after = _retry_after(response)
+                retry_after = outbound.parse_retry_after(response.headers.get("Retry-After"))
             if not error.retryable or not waits:
                 raise error
             wait = waits.pop(0)
@@ -70,13 +70,3 @@ class ApiSession:
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
         return self.request("POST", url, **kwargs)
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
