@@ -4,6 +4,7 @@ Celery. Each refusal has its status code and a log line that says why."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -146,6 +147,19 @@ def _connection(connection_id: str) -> _Known | None:
     return known
 
 
+@functools.cache
+def _insert_statement(names: tuple[str, ...]) -> tuple[str, list]:
+    """The INSERT for these InboundEvent fields, and the fields, built once per process."""
+    meta = InboundEvent._meta
+    fields = [meta.get_field(name) for name in names]
+    sql = (
+        f"INSERT INTO {meta.db_table} ({', '.join(f.column for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        "ON CONFLICT (connection_id, delivery_id) DO NOTHING RETURNING id"
+    )
+    return sql, fields
+
+
 def _insert(
     *,
     connection_id: int,
@@ -158,7 +172,6 @@ def _insert(
     """One INSERT ... ON CONFLICT DO NOTHING: (id, public id), or (None, "") for a duplicate
     delivery. One statement, so no transaction round trips."""
     public_id = uuid.uuid4()
-    fields = InboundEvent._meta
     values = {
         "public_id": public_id,
         "connection_id": connection_id,
@@ -173,15 +186,11 @@ def _insert(
         "matches": [],
         "received_at": timezone.now(),
     }
-    columns = [fields.get_field(name).column for name in values]
+    sql, fields = _insert_statement(tuple(values))
     params = [
-        fields.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(fields, values.values(), strict=True)
     ]
-    sql = (
-        f"INSERT INTO {fields.db_table} ({', '.join(columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        "ON CONFLICT (connection_id, delivery_id) DO NOTHING RETURNING id"
-    )
     if connection.vendor == "postgresql":
         # A server-side-binding cursor: Django's default client-side binding quotes the raw
         # body into the SQL text in Python.
