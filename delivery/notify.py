@@ -14,6 +14,17 @@ from delivery.models import Notification
 logger = logging.getLogger(__name__)
 
 
+def notify_channel_failing(*, channel, error: str) -> None:
+    Notification.objects.create(
+        organization_id=channel.organization_id,
+        user=channel.owner,
+        kind=Notification.Kind.ALERT,
+        title=f"Channel failing: {channel.name}"[:300],
+        body_markdown=f"Results could not be delivered to **{channel.name}**: {error}\n\n"
+        "Fix the channel's settings (or the receiving side), then send a test message.",
+    )
+
+
 def notify_automation_paused(*, automation, reason: str) -> None:
     title = f"Automation paused: {automation.name}"
     Notification.objects.create(

@@ -18,7 +18,8 @@ from delivery.channels import email, in_app, slack, teams, webhook
 from delivery.errors import DeliveryError
 from delivery.formatting import run_url
 from delivery.message import OutgoingMessage
-from delivery.models import Delivery, DeliveryAttempt, DeliveryChannel, Notification
+from delivery.models import Delivery, DeliveryAttempt, DeliveryChannel
+from delivery.notify import notify_channel_failing
 
 logger = logging.getLogger(__name__)
 
@@ -152,25 +153,14 @@ def deliver_result(*, run, automation, result) -> list[dict]:
 def channel_mark_failing(*, channel: DeliveryChannel, error: str) -> None:
     """Mark the channel failing and tell its owner, once per failure spell."""
     with transaction.atomic():
-        changed = DeliveryChannel.objects.filter(
+        newly_failing = DeliveryChannel.objects.filter(
             pk=channel.pk, status=DeliveryChannel.Status.OK
-        ).update(
-            status=DeliveryChannel.Status.FAILING,
-            last_error=error[:2000],
-            last_error_at=timezone.now(),
-        )
+        ).update(status=DeliveryChannel.Status.FAILING)
         DeliveryChannel.objects.filter(pk=channel.pk).update(
             last_error=error[:2000], last_error_at=timezone.now()
         )
-        if changed:
-            Notification.objects.create(
-                organization_id=channel.organization_id,
-                user=channel.owner,
-                kind=Notification.Kind.ALERT,
-                title=f"Channel failing: {channel.name}"[:300],
-                body_markdown=f"Results could not be delivered to **{channel.name}**: {error}\n\n"
-                "Fix the channel's settings (or the receiving side), then send a test message.",
-            )
+        if newly_failing:
+            notify_channel_failing(channel=channel, error=error)
 
 
 def channel_send_test(*, channel: DeliveryChannel) -> dict:
