@@ -5,6 +5,7 @@ automation, its next_run_at and its PeriodicTask record in step."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -67,8 +68,6 @@ def compute_next_run_at(automation: Automation, *, after=None):
     if automation.trigger_type == Automation.TriggerType.CRON:
         return cron.next_fire(automation.cron_expression, automation.time_zone, after)
     if automation.trigger_type == Automation.TriggerType.POLL:
-        from datetime import timedelta
-
         return after + timedelta(seconds=automation.poll_interval_seconds)
     return None
 

@@ -3,6 +3,7 @@ message that says what to do."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -79,8 +80,6 @@ def check_plan_frequency(*, org: Organization, schedule: dict[str, Any]) -> None
         )
         plans.check_schedule_frequency(org=org, fires_twice_a_day=twice, shortest_gap=gap)
     elif schedule["trigger_type"] == Automation.TriggerType.POLL:
-        from datetime import timedelta
-
         gap = timedelta(seconds=schedule["poll_interval_seconds"])
         plans.check_schedule_frequency(
             org=org, fires_twice_a_day=gap < timedelta(days=1), shortest_gap=gap
