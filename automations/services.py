@@ -22,6 +22,7 @@ from automations.schedule_records import periodic_task_remove, periodic_task_syn
 from automations.validation import check_plan_frequency, clean_params, clean_schedule
 from delivery.channel_services import channel_from_spec
 from skills.models import Skill
+from webhooks import filters
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +82,10 @@ def _clean_misc(*, catch_up: str, retry_limit: int, event_filter: Any, name: str
         )
     if not isinstance(retry_limit, int) or not 0 <= retry_limit <= 10:
         raise ValidationError({"retry_limit": "Retries must be between 0 and 10."})
-    if not isinstance(event_filter, dict):
-        raise ValidationError(
-            {"event_filter": 'A filter is a JSON object, e.g. {"stage.to": "Interview"}.'}
-        )
+    try:
+        filters.validate(event_filter)
+    except filters.FilterError as exc:
+        raise ValidationError({"event_filter": str(exc)}) from None
 
 
 @transaction.atomic

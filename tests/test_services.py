@@ -156,3 +156,23 @@ def test_owner_must_belong_to_the_org():
             trigger_type="cron",
             cron_expression="0 9 * * 1",
         )
+
+
+@pytest.mark.parametrize(
+    ("event_filter", "message"),
+    [
+        (["stage.to"], "A filter is a JSON object"),
+        ({"stage.to": {"startswith": "Int"}}, "stage.to: use one of contains, equals, in"),
+        ({"stage.to": {"in": "Interview"}}, "'in' takes a list"),
+    ],
+)
+def test_bad_event_filter_is_refused(event_filter, message):
+    with pytest.raises(ValidationError) as excinfo:
+        automation(
+            trigger_type="event",
+            event_type="ats.candidate.stage_changed",
+            event_filter=event_filter,
+            skill_slug="new-candidate-alert",
+        )
+    assert message in " ".join(excinfo.value.message_dict["event_filter"])
+    assert not Automation.objects.exists()
