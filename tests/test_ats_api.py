@@ -264,3 +264,12 @@ def test_skills_read_the_connected_ats(httpserver):
     assert run.output_summary.startswith("1 open job, 3 active applications")
     body = Notification.objects.get(run=run).body_markdown
     assert "### Senior Backend Engineer" in body and "- Onsite Interview: 2" in body
+
+
+def test_a_redirect_is_an_error_not_a_page(httpserver):
+    httpserver.expect_request("/v1/jobs").respond_with_response(
+        Response(status=302, headers={"Location": "http://10.0.0.1/v1/jobs"})
+    )
+    with pytest.raises(ApiError, match="answered 302") as exc:
+        GreenhouseClient(httpserver.url_for("/v1"), "key").list_jobs()
+    assert not exc.value.retryable and len(httpserver.log) == 1

@@ -46,7 +46,7 @@ class ApiSession:
                 error = ApiError(f"{method} {url}: {type(exc).__name__}", retryable=True)
                 retry_after = None
             else:
-                if response.status_code < 400:
+                if response.status_code < 300:
                     return response
                 retryable = response.status_code == 429 or response.status_code >= 500
                 error = ApiError(
