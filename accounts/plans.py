@@ -4,7 +4,6 @@ admin all refuse the same things with the same message."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 
@@ -15,19 +14,14 @@ from accounts.models import Organization
 class PlanLimits:
     name: str
     max_active_automations: int | None  # None: unlimited
-    min_gap: timedelta  # shortest time allowed between two runs of one schedule
     # No schedule may fire more than once on a local calendar day. (Counted per day, not as
     # a 24-hour gap: a daily job is 23 or 25 hours apart across a DST change.)
     at_most_daily: bool
 
 
 PLANS: dict[str, PlanLimits] = {
-    Organization.Plan.FREE: PlanLimits(
-        name="Free", max_active_automations=5, min_gap=timedelta(minutes=1), at_most_daily=True
-    ),
-    Organization.Plan.PRO: PlanLimits(
-        name="Pro", max_active_automations=None, min_gap=timedelta(minutes=1), at_most_daily=False
-    ),
+    Organization.Plan.FREE: PlanLimits(name="Free", max_active_automations=5, at_most_daily=True),
+    Organization.Plan.PRO: PlanLimits(name="Pro", max_active_automations=None, at_most_daily=False),
 }
 
 
@@ -55,14 +49,9 @@ def check_active_automation_count(*, org: Organization, active_now: int) -> None
         )
 
 
-def check_schedule_frequency(
-    *, org: Organization, fires_twice_a_day: bool, shortest_gap: timedelta | None
-) -> None:
-    """Raise if a schedule fires more often than the plan allows.
-
-    `fires_twice_a_day`: the schedule fires at least twice on one local calendar day.
-    `shortest_gap`: the shortest time between two fires (None when unknown).
-    """
+def check_schedule_frequency(*, org: Organization, fires_twice_a_day: bool) -> None:
+    """Raise if a schedule fires more often than the plan allows. (Minute level, Pro's floor,
+    is the finest a cron schedule or a poll interval can be.)"""
     limits = limits_for(org)
     if limits.at_most_daily and fires_twice_a_day:
         raise PlanLimitError(
@@ -70,23 +59,3 @@ def check_schedule_frequency(
             "fires more often. Choose a daily or weekly time, or upgrade to Pro for schedules "
             "down to every minute."
         )
-    if shortest_gap is not None and shortest_gap < limits.min_gap:
-        raise PlanLimitError(
-            f"The {limits.name} plan allows at most one run every {_describe(limits.min_gap)}, "
-            f"and this schedule runs every {_describe(shortest_gap)}. Choose a longer interval"
-            + (", or upgrade to Pro." if limits.at_most_daily else ".")
-        )
-
-
-def _describe(gap: timedelta) -> str:
-    seconds = int(gap.total_seconds())
-    if seconds % 86400 == 0:
-        days = seconds // 86400
-        return "day" if days == 1 else f"{days} days"
-    if seconds % 3600 == 0:
-        hours = seconds // 3600
-        return "hour" if hours == 1 else f"{hours} hours"
-    if seconds % 60 == 0:
-        minutes = seconds // 60
-        return "minute" if minutes == 1 else f"{minutes} minutes"
-    return f"{seconds} seconds"

@@ -75,15 +75,13 @@ def clean_schedule(
 
 def check_plan_frequency(*, org: Organization, schedule: dict[str, Any]) -> None:
     if schedule["trigger_type"] == Automation.TriggerType.CRON:
-        twice, gap = cron.frequency(
+        twice, _gap = cron.frequency(
             schedule["cron_expression"], schedule["time_zone"], timezone.now()
         )
-        plans.check_schedule_frequency(org=org, fires_twice_a_day=twice, shortest_gap=gap)
+        plans.check_schedule_frequency(org=org, fires_twice_a_day=twice)
     elif schedule["trigger_type"] == Automation.TriggerType.POLL:
         gap = timedelta(seconds=schedule["poll_interval_seconds"])
-        plans.check_schedule_frequency(
-            org=org, fires_twice_a_day=gap < timedelta(days=1), shortest_gap=gap
-        )
+        plans.check_schedule_frequency(org=org, fires_twice_a_day=gap < timedelta(days=1))
 
 
 def clean_params(*, skill: Skill, params: dict | None) -> dict:
