@@ -4,16 +4,15 @@ Celery. Each refusal has its status code and a log line that says why."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 import uuid
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, connection
-from django.utils import timezone
+from django.db import IntegrityError
 
-from webhooks.models import AtsConnection, InboundEvent
+from webhooks.event_store import StoredRow, inbound_event_store
+from webhooks.models import AtsConnection
 from webhooks.providers import ADAPTERS
 from webhooks.providers.common import (
     MalformedError,
@@ -86,15 +85,16 @@ def inbound_receive(
         canonical = adapter.normalize(delivery)
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         return refuse(400, f"malformed body: cannot read the event ({exc})", **where)
+    row = StoredRow(
+        connection_id=connection.pk,
+        delivery_id=delivery_id[:200],
+        raw_type=delivery.raw_type[:120],
+        raw_body=request.body,
+        headers={k: request.headers[k] for k in KEPT_HEADERS if k in request.headers},
+        event=canonical,
+    )
     try:
-        event_id, public_id = _insert(
-            connection_id=connection.pk,
-            delivery_id=delivery_id[:200],
-            raw_type=delivery.raw_type[:120],
-            raw_body=request.body,
-            headers={k: v for k, v in request.headers.items() if k in KEPT_HEADERS},
-            event=canonical,
-        )
+        event_id = inbound_event_store(row)
     except IntegrityError:  # the connection was deleted since it was cached
         _CACHE.pop(connection_id, None)
         return refuse(404, "no such connection for this provider", **where)
@@ -109,7 +109,7 @@ def inbound_receive(
     # The stored row is the queue entry; the scheduler wakes the workers to drain waiting
     # events (webhooks/dispatch.py): a Celery message per delivery would cost more than the
     # rest of the request.
-    return Answer(adapter.SUCCESS_STATUS, {"ok": True, "id": public_id})
+    return Answer(adapter.SUCCESS_STATUS, {"ok": True, "id": str(row.public_id)})
 
 
 @dataclass(frozen=True)
@@ -145,69 +145,6 @@ def _connection(connection_id: str) -> _Known | None:
         _CACHE.clear()
     _CACHE[connection_id] = (now + CACHE_SECONDS, known)
     return known
-
-
-@functools.cache
-def _insert_statement(names: tuple[str, ...]) -> tuple[str, list]:
-    """The INSERT for these InboundEvent fields, and the fields, built once per process."""
-    meta = InboundEvent._meta
-    fields = [meta.get_field(name) for name in names]
-    sql = (
-        f"INSERT INTO {meta.db_table} ({', '.join(f.column for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        "ON CONFLICT (connection_id, delivery_id) DO NOTHING RETURNING id"
-    )
-    return sql, fields
-
-
-def _insert(
-    *,
-    connection_id: int,
-    delivery_id: str,
-    raw_type: str,
-    raw_body: bytes,
-    headers: dict,
-    event: dict,
-) -> tuple[int | None, str]:
-    """One INSERT ... ON CONFLICT DO NOTHING: (id, public id), or (None, "") for a duplicate
-    delivery. One statement, so no transaction round trips."""
-    public_id = uuid.uuid4()
-    values = {
-        "public_id": public_id,
-        "connection_id": connection_id,
-        "source": InboundEvent.Source.WEBHOOK,
-        "delivery_id": delivery_id,
-        "raw_type": raw_type,
-        "raw_body": raw_body,
-        "headers": headers,
-        "event": event,
-        "status": InboundEvent.Status.RECEIVED,
-        "error": "",
-        "matches": [],
-        "received_at": timezone.now(),
-    }
-    sql, fields = _insert_statement(tuple(values))
-    params = [
-        field.get_db_prep_save(value, connection)
-        for field, value in zip(fields, values.values(), strict=True)
-    ]
-    if connection.vendor == "postgresql":
-        # A server-side-binding cursor: Django's default client-side binding quotes the raw
-        # body into the SQL text in Python.
-        import psycopg
-
-        connection.ensure_connection()
-        try:
-            with psycopg.Cursor(connection.connection) as cursor:
-                cursor.execute(sql, params)
-                row = cursor.fetchone()
-        except psycopg.IntegrityError as exc:  # outside Django's wrapper: translate
-            raise IntegrityError(str(exc)) from exc
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-    return (row[0], str(public_id)) if row else (None, "")
 
 
 def _uuid(value: str):

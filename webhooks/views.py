@@ -26,8 +26,8 @@ def ats_webhook(request: HttpRequest, provider: str, connection_id: str) -> Json
             connection_id=connection_id,
             request=Request(
                 body=request.body,
-                headers={k.lower(): v for k, v in request.headers.items()},
-                query={k: v for k, v in request.GET.items()},
+                headers=_headers(request.META),
+                query=dict(request.GET.items()) if request.META.get("QUERY_STRING") else {},
                 method=request.method,
             ),
             content_length=length or None,
@@ -38,3 +38,17 @@ def ats_webhook(request: HttpRequest, provider: str, connection_id: str) -> Json
     if answer.status == 405:
         response["Allow"] = "POST"
     return response
+
+
+def _headers(meta: dict) -> dict[str, str]:
+    """The request's headers by lower-case name, read straight from the WSGI environ (Django's
+    `request.headers` parses every name again on each access)."""
+    headers = {
+        name[5:].replace("_", "-").lower(): value
+        for name, value in meta.items()
+        if name.startswith("HTTP_")
+    }
+    for name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if meta.get(name):
+            headers[name.replace("_", "-").lower()] = meta[name]
+    return headers
