@@ -170,7 +170,11 @@ class InboundEvent(models.Model):
         FAILED = "failed", "Failed"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    connection = models.ForeignKey(AtsConnection, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: the unique (connection, delivery_id) below serves lookups by
+    # connection, and every index is written on each accepted delivery.
+    connection = models.ForeignKey(
+        AtsConnection, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.WEBHOOK)
     # The provider's delivery id, or "sha256:<hash of the body>" when it sends none.
     delivery_id = models.CharField(max_length=200)
