@@ -81,6 +81,7 @@ def start_gunicorn(
             worker_class,
             "--threads",
             str(threads),
+            "--reuse-port",
             "--keep-alive",
             "5",
             "--log-level",
