@@ -4,7 +4,7 @@ the ceiling in the same run; then a fixed 500 deliveries a second for the p99. A
 alongside, waking workers for the stored events as in production (no worker drains them
 here, so every accepted event is still waiting in the queue at the end).
 
-    python bench/webhooks.py [--workers 4] [--seconds 8]
+    python bench/webhooks.py [--workers 2] [--threads 8] [--seconds 8]
 
 Needs Debian's wrk (apt-get install -y wrk). Uses DATABASE_URL/REDIS_URL when both are set,
 else throwaway servers. Prints a table, then one JSON line.
@@ -208,7 +208,7 @@ async def fixed_rate(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
     parser.add_argument("--seconds", type=int, default=8, help="per concurrency level")
     parser.add_argument("--levels", default="4,8,16,32,64", help="wrk connection counts")
     args = parser.parse_args()
