@@ -109,3 +109,15 @@ def test_a_statement_dropped_on_the_server_is_prepared_again():
         cursor.execute("DEALLOCATE ALL" if connection.vendor == "postgresql" else "SELECT 1")
     assert inbound_event_store(row(conn.pk, "after")) is not None
     assert InboundEvent.objects.count() == 2
+
+
+def test_inside_a_transaction_a_row_goes_alone_and_rolls_back_with_it():
+    from django.db import transaction
+
+    conn = ats_connection(OrganizationFactory(), "greenhouse")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert inbound_event_store(row(conn.pk, "in-transaction")) is not None
+        raise RuntimeError("the caller fails after storing")
+    assert not InboundEvent.objects.exists()
+    assert inbound_event_store(row(conn.pk, "afterwards")) is not None
+    assert list(InboundEvent.objects.values_list("delivery_id", flat=True)) == ["afterwards"]

@@ -55,14 +55,19 @@ def inbound_event_store(row: StoredRow) -> int | None:
     id, or None for a duplicate. Raises what the insert raised (IntegrityError when the
     connection no longer exists)."""
     global _flushing
-    with _lock:
-        _pending.append(row)
-        row.lead = not _flushing
-        _flushing = True
-    if not row.lead:
-        row.done.wait()
-    if row.lead:  # first to arrive, or handed the lead by the previous batch
-        _flush()
+    if connection.in_atomic_block:
+        # The caller's transaction may still roll back: its row must not carry other
+        # requests' rows with it, so it goes alone, on the caller's connection.
+        _insert_rows([row])
+    else:
+        with _lock:
+            _pending.append(row)
+            row.lead = not _flushing
+            _flushing = True
+        if not row.lead:
+            row.done.wait()
+        if row.lead:  # first to arrive, or handed the lead by the previous batch
+            _flush()
     if row.error is not None:
         raise row.error
     return row.id
@@ -134,7 +139,9 @@ def _statement(rows: int, placeholder: str) -> str:
 
 
 def _execute(batch: list[StoredRow]) -> None:
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # libpq directly knows nothing of the caller's transaction (psycopg opens it lazily),
+        # so only in autocommit, the receiver's case.
         inserted = _execute_postgresql(batch)
     else:
         inserted = _execute_portable(batch)
@@ -158,7 +165,10 @@ def _execute_portable(batch: list[StoredRow]) -> dict[str, int]:
         )
     with connection.cursor() as cursor:
         cursor.execute(_statement(len(batch), "%s"), params)
-        return {str(uuid.UUID(public_id)): pk for pk, public_id in cursor.fetchall()}
+        return {
+            str(public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(public_id)): pk
+            for pk, public_id in cursor.fetchall()
+        }
 
 
 # Parameters in text format except the raw body (binary: bytea needs no escaping then).
