@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from django.db import DataError, IntegrityError, OperationalError, connection
 from django.utils import timezone
+from psycopg import pq
 
 from webhooks.models import InboundEvent
 
@@ -149,20 +150,24 @@ def _execute(batch: list[StoredRow]) -> None:
         row.id = inserted.get(str(row.public_id))
 
 
+def _values(row: StoredRow, public_id) -> tuple:
+    """The row's parameters in COLUMNS order, but for received_at (one per statement)."""
+    return (
+        public_id,
+        row.connection_id,
+        row.delivery_id,
+        row.raw_type,
+        row.raw_body,
+        json.dumps(row.headers),
+        json.dumps(row.event),
+    )
+
+
 def _execute_portable(batch: list[StoredRow]) -> dict[str, int]:
     received_at = connection.ops.adapt_datetimefield_value(timezone.now())
     params: list = []
     for row in batch:
-        params += (
-            row.public_id.hex,
-            row.connection_id,
-            row.delivery_id,
-            row.raw_type,
-            row.raw_body,
-            json.dumps(row.headers),
-            json.dumps(row.event),
-            received_at,
-        )
+        params += (*_values(row, row.public_id.hex), received_at)
     with connection.cursor() as cursor:
         cursor.execute(_statement(len(batch), "%s"), params)
         return {
@@ -179,30 +184,21 @@ def _execute_postgresql(batch: list[StoredRow]) -> dict[str, int]:
     """Straight through libpq (psycopg's `pgconn`): a statement prepared once per connection
     and batch size, parameters already encoded. Going through a cursor cost more than the
     statement itself."""
-    from psycopg import pq
-
     connection.ensure_connection()
     pgconn = connection.connection.pgconn
     received_at = timezone.now().isoformat().encode()
     params: list[bytes] = []
     for row in batch:
-        params += (
-            str(row.public_id).encode(),
-            str(row.connection_id).encode(),
-            row.delivery_id.encode(),
-            row.raw_type.encode(),
-            bytes(row.raw_body),
-            json.dumps(row.headers).encode(),
-            json.dumps(row.event).encode(),
-            received_at,
-        )
+        values = _values(row, row.public_id)
+        params += (*(v if isinstance(v, bytes) else str(v).encode() for v in values), received_at)
+    formats = _FORMATS * len(batch)
     name = _prepared(pgconn, len(batch))
-    result = pgconn.exec_prepared(name, params, param_formats=_FORMATS * len(batch))
+    result = pgconn.exec_prepared(name, params, param_formats=formats)
     if result.status == pq.ExecStatus.FATAL_ERROR and _sqlstate(result) == "26000":
         # The statement is gone (the server side was reset): prepare it again, once.
         _prepared_names(pgconn).discard(name)
         name = _prepared(pgconn, len(batch))
-        result = pgconn.exec_prepared(name, params, param_formats=_FORMATS * len(batch))
+        result = pgconn.exec_prepared(name, params, param_formats=formats)
     if result.status != pq.ExecStatus.TUPLES_OK:
         raise _error(result, pgconn)
     return {
@@ -220,8 +216,6 @@ def _prepared_names(pgconn) -> set[bytes]:
 
 
 def _prepared(pgconn, rows: int) -> bytes:
-    from psycopg import pq
-
     names = _prepared_names(pgconn)
     name = b"skillomatic_inbound_store_%d" % rows
     if name not in names:
@@ -233,15 +227,11 @@ def _prepared(pgconn, rows: int) -> bytes:
 
 
 def _sqlstate(result) -> str:
-    from psycopg import pq
-
     return (result.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
 
 
 def _error(result, pgconn) -> Exception:
     """Django's exception for a failed statement, as its own cursor would have raised."""
-    from psycopg import pq
-
     message = (result.error_message or pgconn.error_message or b"").decode(errors="replace")
     sqlstate = _sqlstate(result)
     if sqlstate.startswith("23"):
