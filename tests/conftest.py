@@ -69,6 +69,16 @@ def sandbox_org(db):
     return org
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_the_event_store_connection(django_db_setup):
+    """The receiver's group commit keeps a connection of its own
+    (webhooks/event_store.py); close it before the test database is dropped."""
+    yield
+    from webhooks.event_store import store_close
+
+    store_close()
+
+
 @pytest.fixture(scope="session")
 def httpserver_listen_address():
     """pytest-httpserver on 127.0.0.1 (its URLs say so too), on a free port."""

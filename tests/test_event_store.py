@@ -105,8 +105,8 @@ def test_the_same_delivery_twice_in_one_batch_is_stored_once():
 def test_a_statement_dropped_on_the_server_is_prepared_again():
     conn = ats_connection(OrganizationFactory(), "greenhouse")
     assert inbound_event_store(row(conn.pk, "before")) is not None
-    with connection.cursor() as cursor:  # what a pooler or a server reset can do
-        cursor.execute("DEALLOCATE ALL" if connection.vendor == "postgresql" else "SELECT 1")
+    if connection.vendor == "postgresql":  # what a pooler or a server reset can do
+        event_store._store_db().connection.execute("DEALLOCATE ALL")
     assert inbound_event_store(row(conn.pk, "after")) is not None
     assert InboundEvent.objects.count() == 2
 
@@ -121,3 +121,16 @@ def test_inside_a_transaction_a_row_goes_alone_and_rolls_back_with_it():
     assert not InboundEvent.objects.exists()
     assert inbound_event_store(row(conn.pk, "afterwards")) is not None
     assert list(InboundEvent.objects.values_list("delivery_id", flat=True)) == ["afterwards"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the store connection is PostgreSQL's")
+def test_a_store_connection_the_server_closed_is_replaced_and_nothing_is_lost():
+    conn = ats_connection(OrganizationFactory(), "greenhouse")
+    assert inbound_event_store(row(conn.pk, "before")) is not None
+    backend = event_store._store_db().connection.info.backend_pid
+    with connection.cursor() as cursor:  # what a server restart or an idle timeout does
+        cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+    after = row(conn.pk, "after")
+    assert inbound_event_store(after) is not None
+    assert event_store._store_db().connection.info.backend_pid != backend
+    assert InboundEvent.objects.get(delivery_id="after").pk == after.id

@@ -4,9 +4,11 @@ Each delivery must be in the database before its 2xx goes back (the row is the q
 webhooks/dispatch.py). A round trip to the database per delivery was most of a request's
 cost, so requests arriving together in one process share one: the first to arrive inserts
 every row waiting at that moment in one `INSERT ... VALUES (...), (...) ON CONFLICT DO
-NOTHING`, on its own connection, while the others wait for the answer; rows that arrive
-meanwhile go in the next statement, led by the first of them. A lone request inserts its own
-row at once, so nothing waits for a batch to fill.
+NOTHING`, on the process's store connection, while the others wait for the answer; rows
+that arrive meanwhile go in the next statement, led by the first of them. A lone request
+inserts its own row at once, so nothing waits for a batch to fill. The web server runs gevent
+workers (config/gunicorn.py): a wait here lets the process serve other requests, whose rows
+join the next batch.
 
 Rows are inserted in (connection, delivery id) order, so two processes inserting the same
 redelivered pair can never deadlock; a failed batch is retried row by row, so one bad row
@@ -17,13 +19,22 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import threading
 import uuid
 from dataclasses import dataclass, field
 
-from django.db import DataError, IntegrityError, OperationalError, connection
+import psycopg
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DataError,
+    IntegrityError,
+    OperationalError,
+    connection,
+    connections,
+)
 from django.utils import timezone
-from psycopg import pq
+from psycopg import generators, pq
 
 from webhooks.models import InboundEvent
 
@@ -181,57 +192,108 @@ _FORMATS = (0, 0, 0, 0, 1, 0, 0, 0)
 
 
 def _execute_postgresql(batch: list[StoredRow]) -> dict[str, int]:
-    """Straight through libpq (psycopg's `pgconn`): a statement prepared once per connection
-    and batch size, parameters already encoded. Going through a cursor cost more than the
-    statement itself."""
-    connection.ensure_connection()
-    pgconn = connection.connection.pgconn
+    """On the store's own connection (`_store_db`), a statement prepared once per batch size,
+    parameters already encoded, straight through libpq (psycopg's `pgconn`): going through a
+    cursor cost more than the statement itself. The wait for the answer goes through psycopg's
+    wait function, so under gevent other requests run meanwhile."""
     received_at = timezone.now().isoformat().encode()
     params: list[bytes] = []
     for row in batch:
         values = _values(row, row.public_id)
         params += (*(v if isinstance(v, bytes) else str(v).encode() for v in values), received_at)
     formats = _FORMATS * len(batch)
-    name = _prepared(pgconn, len(batch))
-    result = pgconn.exec_prepared(name, params, param_formats=formats)
-    if result.status == pq.ExecStatus.FATAL_ERROR and _sqlstate(result) == "26000":
-        # The statement is gone (the server side was reset): prepare it again, once.
-        _prepared_names(pgconn).discard(name)
-        name = _prepared(pgconn, len(batch))
-        result = pgconn.exec_prepared(name, params, param_formats=formats)
-    if result.status != pq.ExecStatus.TUPLES_OK:
-        raise _error(result, pgconn)
+    try:
+        result = _run(batch, params, formats)
+    except _Lost:
+        # Once more on a new connection: safe even if the first one had committed, since a
+        # stored row is then reported as already there.
+        result = _run(batch, params, formats)
     return {
         result.get_value(i, 1).decode(): int(result.get_value(i, 0)) for i in range(result.ntuples)
     }
 
 
-def _prepared_names(pgconn) -> set[bytes]:
-    """Statements prepared on this database connection (a reconnect starts a new set)."""
-    state = getattr(connection, "_inbound_prepared", None)
-    if state is None or state[0] is not pgconn:
-        state = (pgconn, set())
-        connection._inbound_prepared = state
-    return state[1]
+class _Lost(OperationalError):
+    """The store's connection broke (closed; the next use connects again)."""
 
 
-def _prepared(pgconn, rows: int) -> bytes:
-    names = _prepared_names(pgconn)
+def _run(batch: list[StoredRow], params: list[bytes], formats: tuple):
+    db = _store_db()
+    name = _prepared(db, len(batch))
+    result = _run_prepared(db, name, params, formats)
+    if result.status == pq.ExecStatus.FATAL_ERROR and _sqlstate(result) == "26000":
+        # The statement is gone (the server side was reset): prepare it again, once.
+        db.inbound_prepared.discard(name)
+        name = _prepared(db, len(batch))
+        result = _run_prepared(db, name, params, formats)
+    if result.status != pq.ExecStatus.TUPLES_OK:
+        raise _error(result, db)
+    return result
+
+
+def _run_prepared(db, name: bytes, params: list[bytes], formats: tuple):
+    conn = db.connection
+    try:
+        conn.pgconn.send_query_prepared(name, params, param_formats=formats)
+        return conn.wait(generators.execute(conn.pgconn))[-1]
+    except psycopg.Error as exc:  # the connection broke mid-statement
+        db.close()
+        raise _Lost(str(exc) or "the database connection was lost") from exc
+
+
+def _prepared(db, rows: int) -> bytes:
     name = b"skillomatic_inbound_store_%d" % rows
-    if name not in names:
-        result = pgconn.prepare(name, _statement(rows, "$").encode())
+    if name not in db.inbound_prepared:
+        result = db.connection.pgconn.prepare(name, _statement(rows, "$").encode())
         if result.status != pq.ExecStatus.COMMAND_OK:
-            raise _error(result, pgconn)
-        names.add(name)
+            raise _error(result, db)
+        db.inbound_prepared.add(name)
     return name
+
+
+_store: dict = {}
+
+
+def _store_db():
+    """The process's own database connection for the group commit, in autocommit.
+
+    Only the leader of a batch uses it, and one batch is in flight at a time, so one
+    connection per process is enough. Django's connections are per thread, and per greenlet
+    under gevent: a leader's own connection would leave one behind per greenlet that ever led.
+    """
+    db = _store.get("db")
+    if db is not None and (
+        _store.get("pid") != os.getpid()
+        or db.settings_dict["NAME"] != connection.settings_dict["NAME"]
+    ):
+        store_close()  # forked, or pointed at another database (tests)
+        db = None
+    if db is None:
+        default = connections[DEFAULT_DB_ALIAS]
+        db = default.__class__(dict(default.settings_dict), alias=DEFAULT_DB_ALIAS)
+        db.inc_thread_sharing()  # led by whichever request thread arrives first
+        db.inbound_prepared = set()
+        _store.update(db=db, pid=os.getpid())
+    if db.connection is None:
+        db.ensure_connection()
+        db.inbound_prepared = set()  # a new server session has no prepared statements
+    return db
+
+
+def store_close() -> None:
+    """Close the store's connection (at exit, or before the test database is dropped)."""
+    db = _store.pop("db", None)
+    if db is not None and _store.pop("pid", None) == os.getpid():
+        db.close()
 
 
 def _sqlstate(result) -> str:
     return (result.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
 
 
-def _error(result, pgconn) -> Exception:
+def _error(result, db) -> Exception:
     """Django's exception for a failed statement, as its own cursor would have raised."""
+    pgconn = db.connection.pgconn
     message = (result.error_message or pgconn.error_message or b"").decode(errors="replace")
     sqlstate = _sqlstate(result)
     if sqlstate.startswith("23"):
@@ -239,6 +301,6 @@ def _error(result, pgconn) -> Exception:
     if sqlstate.startswith("22"):
         return DataError(message.strip())
     if pgconn.status != pq.ConnStatus.OK:
-        # Lost: let Django close it at the end of the request instead of reusing it.
-        connection.errors_occurred = True
+        db.close()
+        return _Lost(message.strip() or "the database connection was lost")
     return OperationalError(message.strip() or "the database did not answer")
