@@ -1,0 +1,23 @@
+"""The web server's settings: `gunicorn -c config/gunicorn.py config.wsgi`.
+
+gevent workers: a request waiting on the database or on an outside service lets its process
+serve others, without an OS thread per request. It is what lets the webhook receiver's group
+commit (webhooks/event_store.py) fill its batches while one is being written. Each variable
+below can be overridden from the environment.
+"""
+
+import os
+
+bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_WORKERS") or os.cpu_count() or 2)
+worker_class = "gevent"
+# Concurrent connections per worker process.
+worker_connections = int(os.environ.get("WEB_CONNECTIONS", "1000"))
+keepalive = 5
+# Each worker listens on its own socket, so the kernel spreads connections over them (with
+# one shared socket a busy worker can take every keep-alive connection while the others idle).
+reuse_port = True
+timeout = 30
+# Django's database connections are per thread, which means per greenlet here: close them
+# at the end of each request rather than keeping one open per greenlet that ever asked.
+os.environ.setdefault("DB_CONN_MAX_AGE", "0")
