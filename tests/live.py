@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,10 +78,11 @@ class Stack:
             self.env["REDIS_URL"] = settings.REDIS_URL
         self.procs: dict[str, subprocess.Popen] = {}
 
-    def _start(self, name: str, args: list[str]) -> subprocess.Popen:
+    def _start(self, name: str, args: list[str], program: str = "celery") -> subprocess.Popen:
         log = open(self.tmp / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
+        command = ["celery", "-A", "config"] if program == "celery" else [program]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", *args],
+            [sys.executable, "-m", *command, *args],
             cwd=ROOT,
             env=self.env,
             stdout=log,
@@ -121,6 +123,24 @@ class Stack:
                 str(self.tmp / f"{name}-schedule"),
             ],
         )
+
+    def web(self, name: str = "web", workers: int = 2) -> str:
+        """gunicorn with the production settings (config/gunicorn.py) on a free port; returns
+        its base URL once it answers."""
+        port = free_port()
+        args = ["-c", "config/gunicorn.py", "-b", f"127.0.0.1:{port}", "-w", str(workers)]
+        self._start(name, [*args, "config.wsgi"], program="gunicorn")
+        base = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            try:
+                with urllib.request.urlopen(f"{base}/ping", timeout=1) as response:
+                    return response.status == 200
+            except OSError:
+                return False
+
+        wait_for(answers, timeout=30, what="gunicorn to answer", stack=self)
+        return base
 
     def kill(self, name: str) -> None:
         """SIGKILL: what an OOM kill or a lost machine does; no cleanup runs."""

@@ -1,0 +1,63 @@
+"""The webhook receiver behind the production web server (gunicorn with gevent workers,
+config/gunicorn.py): many deliveries at once, redeliveries among them, each answered and each
+stored exactly once."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.ats import FIXTURES, connection, signed
+from tests.factories import OrganizationFactory
+from tests.live import SmtpInbox, Stack
+from webhooks.models import InboundEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def post(base: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
+    url = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        conn.request("POST", path, body, {"Content-Type": "application/json", **headers})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        conn.close()
+
+
+def test_concurrent_deliveries_through_gunicorn_are_each_stored_once(tmp_path, celery_queue):
+    ats = connection(OrganizationFactory(), "greenhouse")
+    path = f"/webhooks/ats/greenhouse/{ats.public_id}/"
+    template = json.loads((FIXTURES / "greenhouse" / "candidate_stage_change.json").read_bytes())
+    deliveries = []
+    for i in range(40):
+        template["payload"]["application"]["id"] = 1000 + i
+        body, headers, _ = signed("greenhouse", json.dumps(template).encode())
+        deliveries.append((body, {**headers, "Greenhouse-Event-ID": f"delivery-{i}"}))
+    # The ATS retries the first delivery five more times, at the same moment.
+    deliveries += [deliveries[0]] * 5
+    smtp = SmtpInbox().start()
+    stack = Stack(queue=celery_queue, smtp_port=smtp.port, tmp=tmp_path)
+    try:
+        base = stack.web(workers=2)
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            answers = list(pool.map(lambda d: post(base, path, *d), deliveries))
+        body, headers = deliveries[0]
+        bad = post(base, path, body, {**headers, "Signature": "sha256 " + "0" * 64})
+    finally:
+        stack.stop()
+        smtp.stop()
+
+    assert [status for status, _ in answers] == [200] * len(deliveries), stack.logs()
+    stored = dict(InboundEvent.objects.values_list("public_id", "delivery_id"))
+    assert sorted(stored.values()) == sorted(f"delivery-{i}" for i in range(40))
+    new = [answer["id"] for _, answer in answers if "id" in answer]
+    duplicates = [answer for _, answer in answers if answer.get("duplicate")]
+    assert len(new) == 40 and len(duplicates) == 5
+    assert {str(public_id) for public_id in stored} == set(new)
+    assert bad[0] == 401 and InboundEvent.objects.count() == 40
