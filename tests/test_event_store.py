@@ -123,7 +123,9 @@ def test_inside_a_transaction_a_row_goes_alone_and_rolls_back_with_it():
     assert list(InboundEvent.objects.values_list("delivery_id", flat=True)) == ["afterwards"]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the store connection is PostgreSQL's")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="only PostgreSQL has a store connection"
+)
 def test_a_store_connection_the_server_closed_is_replaced_and_nothing_is_lost():
     conn = ats_connection(OrganizationFactory(), "greenhouse")
     assert inbound_event_store(row(conn.pk, "before")) is not None
