@@ -2,8 +2,9 @@
 
 gevent workers: a request waiting on the database or on an outside service lets its process
 serve others, without an OS thread per request. It is what lets the webhook receiver's group
-commit (webhooks/event_store.py) fill its batches while one is being written. Each variable
-below can be overridden from the environment.
+commit (webhooks/event_store.py) fill its batches while one is being written. WEB_BIND,
+WEB_WORKERS and WEB_CONNECTIONS override the defaults below; gunicorn's own flags override
+any of them.
 """
 
 import os
