@@ -152,8 +152,8 @@ def _statement(rows: int, placeholder: str) -> str:
 
 def _execute(batch: list[StoredRow]) -> None:
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        # libpq directly knows nothing of the caller's transaction (psycopg opens it lazily),
-        # so only in autocommit, the receiver's case.
+        # The store's own connection is outside any caller's transaction, so only in
+        # autocommit, the receiver's case.
         inserted = _execute_postgresql(batch)
     else:
         inserted = _execute_portable(batch)
