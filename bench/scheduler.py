@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -20,6 +21,8 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -62,6 +65,9 @@ def setup_django(db_url: str, redis_url: str, queue: str) -> None:
         LOG_LEVEL="WARNING",
         DATA_DIR=tempfile.mkdtemp(prefix="skillomatic-bench-data-"),
     )
+    # Production settings (DEBUG off) need keys; throwaway ones for this run.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
     import django
 
     django.setup()

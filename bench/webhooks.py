@@ -19,6 +19,7 @@ import hmac
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import statistics
@@ -214,7 +215,7 @@ def main() -> None:
             "REDIS_URL": redis_url,
             "CELERY_QUEUE": QUEUE,
             "DEBUG": "false",
-            "SECRET_KEY": "bench-only",
+            "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1",
             "LOG_LEVEL": "ERROR",
             "DATA_DIR": str(work),

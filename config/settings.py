@@ -8,19 +8,24 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
+from config.secrets_check import require_production_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / ".data")))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: a deployment that forgets DEBUG must not run on the development keys
+# below or show debug pages. `make run` (the local demo) turns it on.
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG=False.")
+FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY")
+if not DEBUG:
+    # At settings load, so `manage.py check`, the web server, workers and beat all refuse to
+    # start, rather than the first webhook answering 500.
+    require_production_keys(secret_key=SECRET_KEY, field_encryption_key=FIELD_ENCRYPTION_KEY)
+elif not SECRET_KEY:
     SECRET_KEY = "insecure-local-development-key-never-used-with-debug-off"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
@@ -154,7 +159,7 @@ ATS_API_MAX_RETRY_AFTER_SECONDS = 60.0
 
 # --- Secrets and integrations ------------------------------------------------------------------
 ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
-FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY")
+# FIELD_ENCRYPTION_KEY is read at the top, with SECRET_KEY (checked together at load).
 
 # Extra modules of deterministic skills to load (comma-separated dotted paths).
 SKILL_PLUGIN_MODULES = env_list("SKILL_PLUGIN_MODULES", [])
@@ -216,6 +221,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Error reports (debug pages, admin emails) hide settings and request variables whose name
+# says they hold credentials, URLs with passwords (DATABASE_URL, REDIS_URL) included.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.reporting.CredentialHidingFilter"
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

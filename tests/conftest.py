@@ -6,10 +6,9 @@ from contextlib import contextmanager
 
 import pytest
 
-# A fixed Fernet key for tests (the test runner sets DEBUG=False, which requires one); the
-# worker processes integration tests start get the same key.
-TEST_ENCRYPTION_KEY = "q9Ns0ZyXU0nq3QvlvB6qrp1W7w0j2dP1lJ3mXkqkS1E="
-os.environ.setdefault("FIELD_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
+# The suite runs with DEBUG off, as production does, on throwaway keys that
+# config/test_settings.py puts in the environment (so worker processes get them too).
+from config.test_settings import TEST_FIELD_ENCRYPTION_KEY as TEST_ENCRYPTION_KEY
 
 # Test-only skills (tests/plugins/skills.py) load in this process and in the worker
 # processes integration tests start.

@@ -1,0 +1,14 @@
+"""Settings for the test suite: the production defaults (DEBUG off) with throwaway keys that
+exist only here. Set in the environment, so the worker, beat and web processes that
+integration tests start load the same ones."""
+
+import os
+
+TEST_SECRET_KEY = "test-only-secret-key-that-signs-nothing-outside-tests"
+TEST_FIELD_ENCRYPTION_KEY = "q9Ns0ZyXU0nq3QvlvB6qrp1W7w0j2dP1lJ3mXkqkS1E="
+os.environ.setdefault("SECRET_KEY", TEST_SECRET_KEY)
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", TEST_FIELD_ENCRYPTION_KEY)
+# The web servers tests start listen on 127.0.0.1 (with DEBUG off no host is allowed by default).
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+
+from config.settings import *  # noqa: E402, F403
