@@ -22,3 +22,6 @@ timeout = 30
 # Django's database connections are per thread, which means per greenlet here: close them
 # at the end of each request rather than keeping one open per greenlet that ever asked.
 os.environ.setdefault("DB_CONN_MAX_AGE", "0")
+# The access log writes the path without its query string (%(U)s, never %(r)s or %(q)s):
+# webhook URLs may carry a secret there (Zoho's token). Otherwise gunicorn's default format.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s"'

@@ -51,6 +51,9 @@ INSTALLED_APPS = [
 
 # Webhook bodies up to 1 MiB are read; the receiver answers 413 above that.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024 + 1
+# Lever signs only `token + triggeredAt`: a delivery whose triggeredAt is further than this
+# from now (either way) is refused as a possible replay (webhooks/providers/lever.py).
+LEVER_REPLAY_TOLERANCE_SECONDS = env_int("LEVER_REPLAY_TOLERANCE_SECONDS", 300)
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -217,9 +220,22 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Webhook URLs may carry a secret in their query string (Zoho's token): the loggers that
+    # write request lines (runserver's django.server, django.request) cut it off.
+    "filters": {"webhook_query": {"()": "config.log_redaction.WebhookQueryFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["webhook_query"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.server": {"filters": ["webhook_query"], "propagate": True},
+        "django.request": {"filters": ["webhook_query"]},
+    },
 }
 
 # Error reports (debug pages, admin emails) hide settings and request variables whose name

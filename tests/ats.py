@@ -38,6 +38,8 @@ def signed(
         )
     if provider == "lever":
         data = json.loads(body)
+        # Signed now, as Lever does: the receiver refuses a stale triggeredAt as a replay.
+        data["triggeredAt"] = int(time.time() * 1000)
         data["signature"] = hexmac(secret, f"{data['token']}{data['triggeredAt']}".encode())
         return json.dumps(data).encode(), {}, ""
     if provider == "ashby":

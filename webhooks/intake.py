@@ -1,6 +1,11 @@
 """Receiving a webhook: find the connection, verify the provider's signature over the raw
 bytes, store the event (once per delivery) and answer at once; everything else happens in
-Celery. Each refusal has its status code and a log line that says why."""
+Celery. Each refusal has its status code and a log line that says why (never the query
+string: it may hold a secret).
+
+Every failure to read a delivery is a MalformedError (400) raised by the adapter: the bounded
+parser (providers/parsing.py) and the typed reader (providers/reading.py) are the only ways
+the adapters read a body, so no other exception means "bad input"."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from webhooks.providers.common import (
     SignatureError,
     body_hash,
 )
+from webhooks.providers.parsing import check_strings, check_text
 
 logger = logging.getLogger(__name__)
 
@@ -55,44 +61,48 @@ def inbound_receive(
     where = {"provider": provider, "connection_id": connection_id}
     if adapter is None:
         return refuse(404, f"unknown provider {provider!r}", **where)
-    if request.method not in getattr(adapter, "METHODS", ("POST",)):
-        return refuse(405, f"{request.method} is not accepted; use POST", **where)
+    methods = getattr(adapter, "METHODS", ("POST",))
+    if request.method not in methods:
+        use = " or ".join(methods)
+        answer = refuse(405, f"{request.method} is not accepted; use {use}", **where)
+        answer.headers["Allow"] = ", ".join(methods)
+        return answer
     connection = _connection(connection_id)
     if connection is None or connection.provider != provider:
         return refuse(404, "no such connection for this provider", **where)
+    if connection.mode not in WEBHOOK_MODES:
+        return refuse(
+            409, f"this connection is in {connection.mode} mode: it does not take webhooks", **where
+        )
     if (content_length or len(request.body)) > MAX_BODY_BYTES:
         return refuse(413, f"body over {MAX_BODY_BYTES} bytes", **where)
-    handshake = getattr(adapter, "handshake", None)
-    if handshake is not None and (echo := handshake(request)) is not None:
-        logger.info("webhook %s/%s: subscription activation answered", provider, connection_id)
-        return Answer(200, {"ok": True}, headers=echo)
     secret = connection.secret
-    if not secret:
-        return refuse(401, "this connection has no webhook secret configured", **where)
     try:
+        handshake = getattr(adapter, "handshake", None)
+        if handshake is not None and (echo := handshake(request)) is not None:
+            logger.info("webhook %s/%s: subscription activation answered", provider, connection_id)
+            return Answer(200, {"ok": True}, headers=echo)
+        if not secret:
+            return refuse(401, "this connection has no webhook secret configured", **where)
         delivery = adapter.verify_and_parse(request, secret)
+        if delivery.is_ping:
+            logger.info("webhook %s/%s: ping answered", provider, connection_id)
+            return Answer(adapter.SUCCESS_STATUS, {"ok": True, "ping": True})
+        delivery.delivery_id = delivery.delivery_id or body_hash(request.body)
+        canonical = adapter.normalize(delivery)
+        row = StoredRow(
+            connection_id=connection.pk,
+            delivery_id=delivery.delivery_id[:200],
+            raw_type=delivery.raw_type[:120],
+            raw_body=request.body if delivery.stored_body is None else delivery.stored_body,
+            headers={k: request.headers[k] for k in KEPT_HEADERS if k in request.headers},
+            event=canonical,
+        )
+        _check_storable(row)
     except SignatureError as exc:
         return refuse(401, f"signature check failed: {exc}", **where)
     except MalformedError as exc:
         return refuse(400, f"malformed body: {exc}", **where)
-    if delivery.is_ping:
-        logger.info("webhook %s/%s: ping answered", provider, connection_id)
-        return Answer(adapter.SUCCESS_STATUS, {"ok": True, "ping": True})
-
-    delivery_id = delivery.delivery_id or body_hash(request.body)
-    delivery.delivery_id = delivery_id
-    try:
-        canonical = adapter.normalize(delivery)
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        return refuse(400, f"malformed body: cannot read the event ({exc})", **where)
-    row = StoredRow(
-        connection_id=connection.pk,
-        delivery_id=delivery_id[:200],
-        raw_type=delivery.raw_type[:120],
-        raw_body=request.body,
-        headers={k: request.headers[k] for k in KEPT_HEADERS if k in request.headers},
-        event=canonical,
-    )
     try:
         event_id = inbound_event_store(row)
     except IntegrityError:  # the connection was deleted since it was cached
@@ -103,7 +113,7 @@ def inbound_receive(
             "webhook %s/%s: duplicate delivery %s acknowledged and dropped",
             provider,
             connection_id,
-            delivery_id,
+            row.delivery_id,
         )
         return Answer(adapter.SUCCESS_STATUS, {"ok": True, "duplicate": True})
     # The stored row is the queue entry; the scheduler wakes the workers to drain waiting
@@ -112,11 +122,27 @@ def inbound_receive(
     return Answer(adapter.SUCCESS_STATUS, {"ok": True, "id": str(row.public_id)})
 
 
+def _check_storable(row: StoredRow) -> None:
+    """MalformedError unless PostgreSQL can store every text of the row (no NUL, no lone
+    surrogate: it refuses both, SQLite does not), whatever path a value came by (a header, a
+    query parameter, a form field)."""
+    check_text(row.delivery_id, name="the delivery id")
+    check_text(row.raw_type, name="the event type")
+    for name, value in row.headers.items():
+        check_text(value, name=f"header {name}")
+    check_strings(row.event)
+
+
+# A connection in polling mode gets its events from the ATS API only.
+WEBHOOK_MODES = (AtsConnection.Mode.WEBHOOK, AtsConnection.Mode.BOTH)
+
+
 @dataclass(frozen=True)
 class _Known:
     pk: int
     provider: str
     secret: str
+    mode: str
 
 
 _CACHE: dict[str, tuple[float, _Known | None]] = {}
@@ -133,13 +159,18 @@ def _connection(connection_id: str) -> _Known | None:
         return hit[1]
     found = (
         AtsConnection.objects.filter(public_id=_uuid(connection_id))
-        .only("pk", "provider", "secrets")
+        .only("pk", "provider", "secrets", "mode")
         .first()
     )
     known = (
         None
         if found is None
-        else _Known(found.pk, found.provider, (found.secrets or {}).get("webhook_secret", ""))
+        else _Known(
+            found.pk,
+            found.provider,
+            (found.secrets or {}).get("webhook_secret", ""),
+            found.mode,
+        )
     )
     if len(_CACHE) > 10_000:
         _CACHE.clear()

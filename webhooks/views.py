@@ -1,39 +1,54 @@
-"""`/webhooks/ats/<provider>/<connection_id>/`: thin; webhooks/intake.py decides."""
+"""`/webhooks/ats/<provider>/<connection_id>/`: thin; webhooks/intake.py decides.
+
+The view only reads the request safely: a Content-Length that is not a plain number is 400
+(Django's own `request.body` would raise ValueError on it), one over the limit is 413 before
+anything is read, and a body that turns out larger, a broken upload or too many query
+parameters are refused with their status instead of an exception."""
 
 from __future__ import annotations
 
 import json
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
+from django.http.request import UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
 
-from webhooks.intake import MAX_BODY_BYTES, inbound_receive, refuse
+from webhooks.intake import MAX_BODY_BYTES, Answer, inbound_receive, refuse
 from webhooks.providers.common import Request
 
 
 @csrf_exempt
 def ats_webhook(request: HttpRequest, provider: str, connection_id: str) -> HttpResponse:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
+    where = {"provider": provider, "connection_id": connection_id}
+    raw_length = request.META.get("CONTENT_LENGTH") or ""
+    if raw_length and not (raw_length.isascii() and raw_length.isdigit()):
+        return _response(refuse(400, "Content-Length is not a number of bytes", **where))
+    length = int(raw_length or 0)
     if length > MAX_BODY_BYTES:
         # Refused before reading the body.
-        answer = refuse(
-            413, f"body over {MAX_BODY_BYTES} bytes", provider=provider, connection_id=connection_id
-        )
-    else:
-        answer = inbound_receive(
-            provider=provider,
-            connection_id=connection_id,
-            request=Request(
-                body=request.body,
-                headers=_headers(request.META),
-                query=dict(request.GET.items()) if request.META.get("QUERY_STRING") else {},
-                method=request.method,
-            ),
-            content_length=length or None,
-        )
+        return _response(refuse(413, f"body over {MAX_BODY_BYTES} bytes", **where))
+    try:
+        body = request.body
+        query = dict(request.GET.items()) if request.META.get("QUERY_STRING") else {}
+    except RequestDataTooBig:
+        return _response(refuse(413, f"body over {MAX_BODY_BYTES} bytes", **where))
+    except TooManyFieldsSent:
+        return _response(refuse(400, "too many query parameters", **where))
+    except UnreadablePostError:
+        return _response(refuse(400, "the body could not be read", **where))
+    answer = inbound_receive(
+        provider=provider,
+        connection_id=connection_id,
+        request=Request(
+            body=body, headers=_headers(request.META), query=query, method=request.method
+        ),
+        content_length=length or None,
+    )
+    return _response(answer)
+
+
+def _response(answer: Answer) -> HttpResponse:
     # The answers are plain dicts of strings and booleans: the standard encoder is enough
     # (JsonResponse's DjangoJSONEncoder costs more than the rest of the response).
     response = HttpResponse(
@@ -41,8 +56,6 @@ def ats_webhook(request: HttpRequest, provider: str, connection_id: str) -> Http
     )
     for name, value in answer.headers.items():
         response[name] = value
-    if answer.status == 405:
-        response["Allow"] = "POST"
     return response
 
 

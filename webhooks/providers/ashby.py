@@ -1,17 +1,20 @@
-"""Ashby: `Ashby-Signature: sha256=<hex>` HMAC-SHA256 of the raw body; `webhookActionId` is
-shared by related webhooks of one action, so deliveries are told apart by id and action."""
+"""Ashby: `Ashby-Signature: sha256=<hex>` HMAC-SHA256 of the raw body, checked before the body
+is parsed; `webhookActionId` (inside the signed body) is shared by related webhooks of one
+action, so deliveries are told apart by id and action."""
 
 from __future__ import annotations
+
+from functools import partial
 
 from webhooks.providers.common import (
     Delivery,
     Request,
+    body_hash,
     check_hex_header,
-    dig,
     event,
-    iso,
     json_object,
 )
+from webhooks.providers.reading import ID, OBJECT, TEXT, TIME, pick
 
 NAME = "ashby"
 SUCCESS_STATUS = 200
@@ -24,16 +27,18 @@ TYPES = {
     "offerCreate": "ats.offer.created",
 }
 
+at = partial(pick, prefix="data")
+
 
 def verify_and_parse(request: Request, secret: str | None) -> Delivery:
     if secret is not None:
         check_hex_header(request, secret, header="Ashby-Signature", prefix="sha256=")
     data = json_object(request.body, text_key="action")
-    action_id = data.get("webhookActionId") or ""
+    action_id = pick(data, "webhookActionId", ID)
     return Delivery(
         raw_type=data["action"],
-        payload=data.get("data") or {},
-        delivery_id=f"{action_id}:{data['action']}" if action_id else "",
+        payload=pick(data, "data", OBJECT),
+        delivery_id=f"{action_id}:{data['action']}" if action_id else body_hash(request.body),
         is_ping=data["action"] == "ping",
     )
 
@@ -41,35 +46,37 @@ def verify_and_parse(request: Request, secret: str | None) -> Delivery:
 def normalize(delivery: Delivery) -> dict:
     raw, data = delivery.raw_type, delivery.payload
     type_ = TYPES.get(raw)
-    app = data.get("application") or {}
-    if raw == "candidateStageChange" and app.get("status") == "Archived":
+    if raw == "candidateStageChange" and at(data, "application.status") == "Archived":
         type_ = "ats.candidate.rejected"
-    schedule = data.get("interviewSchedule") or {}
+    schedule = at(data, "interviewSchedule", OBJECT)
     interview = {}
     if schedule:
-        if schedule.get("status") in ("Cancelled", "Canceled"):
+        if at(data, "interviewSchedule.status") in ("Cancelled", "Canceled"):
             type_ = "ats.interview.cancelled"
         interview = {
-            "id": schedule.get("id"),
-            "start_at": iso(dig(schedule, "interviewEvents", 0, "startTime")),
+            "id": at(data, "interviewSchedule.id", ID),
+            "start_at": at(data, "interviewSchedule.interviewEvents.0.startTime", TIME),
         }
-    candidate = app.get("candidate") or data.get("candidate") or {}
+    nested = at(data, "application.candidate", OBJECT)
+    candidate = "application.candidate" if nested else "candidate"
     return event(
         type=type_,
         raw_type=raw,
         provider=NAME,
         delivery_id=delivery.delivery_id,
-        occurred_at=iso(app.get("updatedAt") or schedule.get("updatedAt")),
+        occurred_at=(
+            at(data, "application.updatedAt", TIME) or at(data, "interviewSchedule.updatedAt", TIME)
+        ),
         candidate={
-            "id": candidate.get("id") or schedule.get("candidateId"),
-            "name": candidate.get("name"),
-            "email": dig(candidate, "primaryEmailAddress", "value"),
+            "id": at(data, f"{candidate}.id", ID) or at(data, "interviewSchedule.candidateId", ID),
+            "name": at(data, f"{candidate}.name", TEXT),
+            "email": at(data, f"{candidate}.primaryEmailAddress.value", TEXT),
         },
         application={
-            "id": app.get("id") or schedule.get("applicationId"),
-            "job_id": dig(app, "job", "id"),
-            "job_name": dig(app, "job", "title"),
+            "id": at(data, "application.id", ID) or at(data, "interviewSchedule.applicationId", ID),
+            "job_id": at(data, "application.job.id", ID),
+            "job_name": at(data, "application.job.title", TEXT),
         },
-        stage_to=dig(app, "currentInterviewStage", "title"),
+        stage_to=at(data, "application.currentInterviewStage.title", TEXT),
         interview=interview,
     )

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
+
+from webhooks.providers.errors import MalformedError, SignatureError
+from webhooks.providers.parsing import parse_json
+from webhooks.providers.reading import when
+
+__all__ = ["MalformedError", "SignatureError", "parse_json"]
 
 CANONICAL_TYPES = (
     "ats.candidate.created",
@@ -23,23 +27,19 @@ CANONICAL_TYPES = (
 )
 
 
-class SignatureError(Exception):
-    """401: the request is not from the ATS (missing or wrong signature/token)."""
-
-
-class MalformedError(Exception):
-    """400: the body is not what this provider sends."""
-
-
 @dataclass
 class Delivery:
     """A verified, parsed webhook request."""
 
     raw_type: str
     payload: dict[str, Any]
-    delivery_id: str  # provider's id, or "" (the body's hash is used)
+    # What identifies the delivery, taken only from what the provider signs (an unsigned
+    # header or field would let a replay pass as a new delivery): its id, or a hash.
+    delivery_id: str
     is_ping: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    # The body to store, when the raw one must not be kept as it is (Zoho's secret token).
+    stored_body: bytes | None = None
 
 
 @dataclass
@@ -57,10 +57,7 @@ class Request:
 
 def json_object(body: bytes, *, text_key: str | None = None) -> dict[str, Any]:
     """The body as a JSON object (with `text_key` a string), or MalformedError."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedError("body is not JSON") from None
+    data = parse_json(body)
     if not isinstance(data, dict):
         raise MalformedError("body is not a JSON object")
     if text_key is not None and not isinstance(data.get(text_key), str):
@@ -86,8 +83,17 @@ def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
-def body_hash(body: bytes) -> str:
-    return "sha256:" + hashlib.sha256(body).hexdigest()
+def body_hash(*parts: bytes) -> str:
+    """The delivery id of a delivery without one: a hash of what identifies it (the signed
+    bytes; each part length-prefixed, so parts cannot run into each other). One part is
+    hashed as it is: the ids already stored for bodies alone stay the same."""
+    if len(parts) == 1:
+        return "sha256:" + hashlib.sha256(parts[0]).hexdigest()
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(b"%d:" % len(part))
+        digest.update(part)
+    return "sha256:" + digest.hexdigest()
 
 
 def dig(data: Any, *path: Any, default: Any = None) -> Any:
@@ -105,18 +111,12 @@ def dig(data: Any, *path: Any, default: Any = None) -> Any:
 
 
 def iso(value: Any) -> str | None:
-    """ISO-8601 in UTC from an ISO string or epoch milliseconds; None if absent."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, tz=UTC).isoformat()
+    """ISO-8601 in UTC from an ISO string or epoch milliseconds; None if absent or unreadable
+    (the API clients' lenient reading; webhook adapters use `reading.when`, which refuses)."""
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return str(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).isoformat()
+        return when(value)
+    except MalformedError:
+        return None
 
 
 def event(

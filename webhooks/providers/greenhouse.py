@@ -1,17 +1,21 @@
-"""Greenhouse: `Signature: sha256 <hex>` HMAC-SHA256 of the raw body; delivery id in the
-`Greenhouse-Event-ID` header; envelope {"action", "payload"}; only the new stage is sent."""
+"""Greenhouse: `Signature: sha256 <hex>` HMAC-SHA256 of the raw body; envelope {"action",
+"payload"}; only the new stage is sent. The `Greenhouse-Event-ID` header is not signed, so the
+delivery id is the hash of the signed body: a replay under a new header value is the same
+delivery (a retry resends the same body)."""
 
 from __future__ import annotations
+
+from functools import partial
 
 from webhooks.providers.common import (
     Delivery,
     Request,
+    body_hash,
     check_hex_header,
-    dig,
     event,
-    iso,
     json_object,
 )
+from webhooks.providers.reading import ID, OBJECT, TEXT, TIME, pick
 
 NAME = "greenhouse"
 SUCCESS_STATUS = 200
@@ -26,6 +30,8 @@ TYPES = {
     "interview_deleted": "ats.interview.cancelled",
 }
 
+at = partial(pick, prefix="payload")
+
 
 def verify_and_parse(request: Request, secret: str | None) -> Delivery:
     """secret None: parse only (manage.py ats_normalize without --secret)."""
@@ -34,62 +40,74 @@ def verify_and_parse(request: Request, secret: str | None) -> Delivery:
     data = json_object(request.body, text_key="action")
     return Delivery(
         raw_type=data["action"],
-        payload=data.get("payload") or {},
-        delivery_id=request.header("Greenhouse-Event-ID"),
+        payload=pick(data, "payload", OBJECT),
+        delivery_id=body_hash(request.body),
         is_ping=data["action"] == "ping",
     )
 
 
 def application_event(raw_type: str, type_: str | None, app: dict, delivery_id: str) -> dict:
-    candidate = app.get("candidate") or {}
-    name = " ".join(p for p in (candidate.get("first_name"), candidate.get("last_name")) if p)
-    job = dig(app, "jobs", 0) or app.get("job") or {}
+    where = partial(pick, app, prefix="payload.application")
+    name = " ".join(p for p in (where("candidate.first_name"), where("candidate.last_name")) if p)
+    # Candidates have one job in `jobs`; `job` is deprecated but still sent on hire_candidate.
+    job = "jobs.0" if where("jobs.0", OBJECT) else "job"
     return event(
         type=type_,
         raw_type=raw_type,
         provider=NAME,
         delivery_id=delivery_id,
-        occurred_at=iso(app.get("last_activity_at") or app.get("applied_at")),
+        occurred_at=where("last_activity_at", TIME) or where("applied_at", TIME),
         candidate={
-            "id": candidate.get("id"),
+            "id": where("candidate.id", ID),
             "name": name or None,
-            "email": dig(candidate, "email_addresses", 0, "value"),
+            "email": where("candidate.email_addresses.0.value", TEXT),
         },
-        application={"id": app.get("id"), "job_id": job.get("id"), "job_name": job.get("name")},
-        stage_to=dig(app, "current_stage", "name"),
+        application={
+            "id": where("id", ID),
+            "job_id": where(f"{job}.id", ID),
+            "job_name": where(f"{job}.name", TEXT),
+        },
+        stage_to=where("current_stage.name", TEXT),
     )
 
 
 def normalize(delivery: Delivery) -> dict:
     raw, payload = delivery.raw_type, delivery.payload
     type_ = TYPES.get(raw)
-    if raw == "offer_updated" and payload.get("offer_status") == "Accepted":
+    if raw == "offer_updated" and at(payload, "offer_status") == "Accepted":
         type_ = "ats.offer.accepted"
-    if "application" in payload and isinstance(payload["application"], dict):
-        return application_event(raw, type_, payload["application"], delivery.delivery_id)
+    if payload.get("application") is not None:
+        app = at(payload, "application", OBJECT)
+        return application_event(raw, type_, app, delivery.delivery_id)
     if raw.startswith("offer_"):
         return event(
             type=type_,
             raw_type=raw,
             provider=NAME,
             delivery_id=delivery.delivery_id,
-            occurred_at=iso(payload.get("resolved_at") or payload.get("created_at")),
-            application={"id": payload.get("application_id"), "job_id": payload.get("job_id")},
+            occurred_at=at(payload, "resolved_at", TIME) or at(payload, "created_at", TIME),
+            application={
+                "id": at(payload, "application_id", ID),
+                "job_id": at(payload, "job_id", ID),
+            },
         )
     if raw == "interview_deleted":
-        interview = payload.get("interview") or payload
+        interview = at(payload, "interview", OBJECT) or payload
         return event(
             type=type_,
             raw_type=raw,
             provider=NAME,
             delivery_id=delivery.delivery_id,
-            interview={"id": interview.get("id"), "start_at": iso(interview.get("start"))},
+            interview={
+                "id": pick(interview, "id", ID, prefix="payload.interview"),
+                "start_at": pick(interview, "start", TIME, prefix="payload.interview"),
+            },
         )
-    candidate = payload.get("candidate") or payload.get("person") or {}
+    candidate = at(payload, "candidate", OBJECT) or at(payload, "person", OBJECT)
     return event(
         type=type_,
         raw_type=raw,
         provider=NAME,
         delivery_id=delivery.delivery_id,
-        candidate={"id": candidate.get("id")},
+        candidate={"id": pick(candidate, "id", ID, prefix="payload.candidate")},
     )

@@ -1,22 +1,33 @@
 """Lever: the signature is in the body, HMAC-SHA256 of token + triggeredAt (the body itself
-is not signed); `token` is random per delivery; stage changes carry stage ids, resolved to
-names through the API."""
+is not signed), so the body is parsed (bounded) before the check. `token` is random per
+delivery and is the only signed identity: it is the delivery id, so a captured
+token/triggeredAt pair replayed with another body is the same delivery, acknowledged and
+dropped. `triggeredAt` must be within LEVER_REPLAY_TOLERANCE_SECONDS of now, so a captured
+pair is useless after that. Stage changes carry stage ids, resolved to names through the API."""
 
 from __future__ import annotations
 
+import time
+from functools import partial
+
+from django.conf import settings
+
 from webhooks.providers.common import (
     Delivery,
+    MalformedError,
     Request,
     SignatureError,
+    body_hash,
     event,
     hmac_hex,
-    iso,
     json_object,
     same,
 )
+from webhooks.providers.reading import ID, OBJECT, TIME, pick
 
 NAME = "lever"
 SUCCESS_STATUS = 200
+MAX_TOKEN_CHARS = 128
 TYPES = {
     "applicationCreated": "ats.application.created",
     "candidateStageChange": "ats.candidate.stage_changed",
@@ -27,8 +38,10 @@ TYPES = {
     "contactCreated": "ats.candidate.created",
 }
 
+at = partial(pick, prefix="data")
 
-def verify_and_parse(request: Request, secret: str | None) -> Delivery:
+
+def verify_and_parse(request: Request, secret: str | None, *, now: float | None = None) -> Delivery:
     data = json_object(request.body, text_key="event")
     token, triggered_at, signature = (
         data.get("token"),
@@ -38,41 +51,65 @@ def verify_and_parse(request: Request, secret: str | None) -> Delivery:
     if secret is not None:
         if not token or triggered_at is None or not signature:
             raise SignatureError("body lacks token, triggeredAt or signature")
-        if not same(str(signature), hmac_hex(secret, f"{token}{triggered_at}".encode())):
+        if not isinstance(token, str) or not isinstance(signature, str):
+            raise SignatureError("token and signature must be strings")
+        if not isinstance(triggered_at, int) or isinstance(triggered_at, bool):
+            raise SignatureError("triggeredAt is not epoch milliseconds")
+        if not same(signature, hmac_hex(secret, f"{token}{triggered_at}".encode())):
             raise SignatureError("signature does not match token + triggeredAt")
+        _check_fresh(triggered_at, time.time() if now is None else now)
+    if token is None:  # only when not verifying (manage.py ats_normalize without --secret)
+        delivery_id = body_hash(request.body)
+    elif isinstance(token, str) and 0 < len(token) <= MAX_TOKEN_CHARS:
+        delivery_id = f"token:{token}"
+    else:
+        raise MalformedError(f"'token' is not a string of 1 to {MAX_TOKEN_CHARS} characters")
+    payload = pick(data, "data", OBJECT)
     return Delivery(
         raw_type=data["event"],
-        payload={**(data.get("data") or {}), "_triggeredAt": triggered_at},
-        delivery_id=f"{data['event']}:{token}",
+        payload={**payload, "_triggeredAt": pick(data, "triggeredAt", TIME)},
+        delivery_id=delivery_id,
         # Lever's "test" from the settings page: a signed candidateHired with empty data.
-        is_ping=not data.get("data"),
+        is_ping=not payload,
     )
+
+
+def _check_fresh(triggered_at: int, now: float) -> None:
+    """A delivery signed longer ago (or further ahead) than the tolerance is refused: the
+    token cache (the stored deliveries) then only has to cover that window."""
+    tolerance = settings.LEVER_REPLAY_TOLERANCE_SECONDS
+    skew = triggered_at / 1000 - now
+    if abs(skew) > tolerance:
+        where = "in the future" if skew > 0 else "old"
+        raise SignatureError(
+            f"triggeredAt is {int(abs(skew))} s {where}, over the {tolerance} s tolerance (replay?)"
+        )
 
 
 def normalize(delivery: Delivery) -> dict:
     raw, data = delivery.raw_type, delivery.payload
     type_ = TYPES.get(raw)
     if raw == "candidateArchiveChange":
-        archived = data.get("toArchived") or {}
-        reason = str(archived.get("reason") or archived.get("reasonId") or "").lower()
-        type_ = "ats.candidate.rejected" if archived and "hire" not in reason else None
-    stage_ids = {"from": data.get("fromStageId"), "to": data.get("toStageId")}
+        archived = at(data, "toArchived", OBJECT)
+        reason = at(data, "toArchived.reason", ID) or at(data, "toArchived.reasonId", ID) or ""
+        type_ = "ats.candidate.rejected" if archived and "hire" not in reason.lower() else None
+    stage_ids = {"from": at(data, "fromStageId", ID), "to": at(data, "toStageId", ID)}
     interview = {}
     if raw.startswith("interview"):
         interview = {
-            "id": data.get("interviewId") or data.get("id"),
-            "start_at": iso(data.get("date") or data.get("startAt")),
+            "id": at(data, "interviewId", ID) or at(data, "id", ID),
+            "start_at": at(data, "date", TIME) or at(data, "startAt", TIME),
         }
     out = event(
         type=type_,
         raw_type=raw,
         provider=NAME,
         delivery_id=delivery.delivery_id,
-        occurred_at=iso(data.get("_triggeredAt")),
-        candidate={"id": data.get("contactId") or data.get("candidateId")},
+        occurred_at=data.get("_triggeredAt"),
+        candidate={"id": at(data, "contactId", ID) or at(data, "candidateId", ID)},
         application={
-            "id": data.get("opportunityId") or data.get("applicationId"),
-            "job_id": data.get("postingId"),
+            "id": at(data, "opportunityId", ID) or at(data, "applicationId", ID),
+            "job_id": at(data, "postingId", ID),
         },
         stage_to=stage_ids["to"],
         stage_from=stage_ids["from"],

@@ -2,27 +2,45 @@
 connection secret as a custom parameter named `token`, and the fields you map. Configure these
 parameters: event (candidate_created, application_created, stage_changed, hired, rejected,
 interview_scheduled, interview_cancelled), candidate_id, candidate_name, candidate_email,
-application_id, job_id, job_name, stage, interview_id, interview_start. POST (form or JSON) or
-GET both work."""
+application_id, job_id, job_name, stage, interview_id, interview_start, and modified_time
+(the record's Modified Time: it is what tells two real events with the same fields apart).
+POST (form or JSON) or GET both work.
+
+The token is checked before the body is read when it is in the query string, and never
+stored: the stored body is the parameters without it.
+
+Zoho sends no delivery id, so a delivery is identified by its parameters (query and body,
+the method, without the token). Two real events can have identical parameters (a candidate
+moved back to a stage, with no modified_time mapped) and a retry has identical parameters
+too; nothing in the request tells them apart. So without modified_time identical parameters
+are one delivery only within SAME_CONTENT_WINDOW_SECONDS (a retry storm), and a new event
+after that."""
 
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qsl
+import time
+from functools import partial
+from urllib.parse import parse_qsl, urlencode
 
 from webhooks.providers.common import (
     Delivery,
     MalformedError,
     Request,
     SignatureError,
+    body_hash,
     event,
-    iso,
+    parse_json,
     same,
 )
+from webhooks.providers.parsing import check_text
+from webhooks.providers.reading import ID, TEXT, TIME, pick
 
 NAME = "zoho"
 SUCCESS_STATUS = 200
 METHODS = ("POST", "GET")
+SAME_CONTENT_WINDOW_SECONDS = 600
+MAX_FIELDS = 100
 TYPES = {
     "candidate_created": "ats.candidate.created",
     "application_created": "ats.application.created",
@@ -32,36 +50,79 @@ TYPES = {
     "interview_scheduled": "ats.interview.scheduled",
     "interview_cancelled": "ats.interview.cancelled",
 }
+SCALARS = (str, int, float, bool)
+
+at = partial(pick, prefix="")
 
 
-def _fields(request: Request) -> dict:
-    fields = dict(request.query)
-    if request.body:
-        content_type = request.header("Content-Type")
+def _body_fields(request: Request) -> list[tuple[str, object]]:
+    if not request.body:
+        return []
+    if "json" in request.header("Content-Type"):
+        parsed = parse_json(request.body)
+        if not isinstance(parsed, dict):
+            raise MalformedError("body is not a JSON object")
+        pairs = list(parsed.items())
+    else:
         try:
-            if "json" in content_type:
-                parsed = json.loads(request.body)
-                if not isinstance(parsed, dict):
-                    raise ValueError
-            else:
-                parsed = dict(parse_qsl(request.body.decode("utf-8"), strict_parsing=True))
+            text = request.body.decode("utf-8")
+            pairs = parse_qsl(text, strict_parsing=True, errors="strict", max_num_fields=MAX_FIELDS)
         except (ValueError, UnicodeDecodeError):
             raise MalformedError("body is neither a form nor a JSON object") from None
-        fields.update(parsed)
-    return fields
+    if len(pairs) > MAX_FIELDS:
+        raise MalformedError(f"more than {MAX_FIELDS} parameters")
+    for name, value in pairs:
+        if value is not None and not isinstance(value, SCALARS):
+            raise MalformedError(f"parameter '{name}' is not a string or a number")
+        check_text(name, name="a parameter name")
+        if isinstance(value, str):
+            check_text(value, name=f"parameter '{name}'")
+    return pairs
 
 
-def verify_and_parse(request: Request, secret: str | None) -> Delivery:
-    fields = _fields(request)
-    token = str(fields.pop("token", ""))
-    if secret is not None:
-        if not token:
-            raise SignatureError("missing the 'token' parameter")
-        if not same(token, secret):
-            raise SignatureError("the 'token' parameter is wrong")
-    if not fields.get("event"):
+def _check_token(token: object, secret: str) -> None:
+    if not token:
+        raise SignatureError("missing the 'token' parameter")
+    if not isinstance(token, str) or not same(token, secret):
+        raise SignatureError("the 'token' parameter is wrong")
+
+
+def verify_and_parse(request: Request, secret: str | None, *, now: float | None = None) -> Delivery:
+    query = list(request.query.items())
+    for name, value in query:
+        check_text(name, name="a parameter name")
+        check_text(value, name=f"parameter '{name}'")
+    in_query = "token" in request.query
+    if secret is not None and in_query:  # before reading the body
+        _check_token(request.query["token"], secret)
+    body = _body_fields(request)
+    if secret is not None and not in_query:
+        _check_token(dict(body).get("token"), secret)
+    had_token = any(name == "token" for name, _ in body)
+    body = [(name, value) for name, value in body if name != "token"]
+    fields = {name: value for name, value in query + body if name != "token"}
+    if not at(fields, "event"):
         raise MalformedError("no 'event' parameter")
-    return Delivery(raw_type=str(fields["event"]), payload=fields, delivery_id="")
+    return Delivery(
+        raw_type=at(fields, "event"),
+        payload=fields,
+        delivery_id=_delivery_id(request, fields, time.time() if now is None else now),
+        stored_body=_without_token(request, body) if had_token else None,
+    )
+
+
+def _delivery_id(request: Request, fields: dict, now: float) -> str:
+    parts = [request.method.encode(), json.dumps(sorted(fields.items()), default=str).encode()]
+    if not fields.get("modified_time"):
+        parts.append(b"%d" % (now // SAME_CONTENT_WINDOW_SECONDS))
+    return body_hash(*parts)
+
+
+def _without_token(request: Request, body: list[tuple[str, object]]) -> bytes:
+    """The body as it came, but for the token parameter."""
+    if "json" in request.header("Content-Type"):
+        return json.dumps(dict(body), ensure_ascii=False).encode()
+    return urlencode(body).encode()
 
 
 def normalize(delivery: Delivery) -> dict:
@@ -71,17 +132,17 @@ def normalize(delivery: Delivery) -> dict:
         raw_type=delivery.raw_type,
         provider=NAME,
         delivery_id=delivery.delivery_id,
-        occurred_at=iso(f.get("modified_time")),
+        occurred_at=at(f, "modified_time", TIME),
         candidate={
-            "id": f.get("candidate_id"),
-            "name": f.get("candidate_name"),
-            "email": f.get("candidate_email"),
+            "id": at(f, "candidate_id", ID),
+            "name": at(f, "candidate_name", TEXT),
+            "email": at(f, "candidate_email", TEXT),
         },
         application={
-            "id": f.get("application_id") or f.get("candidate_id"),
-            "job_id": f.get("job_id"),
-            "job_name": f.get("job_name"),
+            "id": at(f, "application_id", ID) or at(f, "candidate_id", ID),
+            "job_id": at(f, "job_id", ID),
+            "job_name": at(f, "job_name", TEXT),
         },
-        stage_to=f.get("stage") or f.get("status"),
-        interview={"id": f.get("interview_id"), "start_at": iso(f.get("interview_start"))},
+        stage_to=at(f, "stage", TEXT) or at(f, "status", TEXT),
+        interview={"id": at(f, "interview_id", ID), "start_at": at(f, "interview_start", TIME)},
     )
