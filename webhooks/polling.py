@@ -71,7 +71,13 @@ def connection_poll(*, connection: AtsConnection, now: datetime | None = None) -
             continue
         candidate = _candidate(client, app.get("candidate_id"), candidates)
         raw_type = RAW_TYPES.get(connection.provider, {}).get(type_, type_)
-        delivery_id = f"poll:{app['id']}:{app.get('stage')}:{app.get('status')}"
+        # Which change of this application this is: the same state reached again later
+        # (Screen -> Interview -> Screen -> Interview) is a new change with a new id, while a
+        # change polled again before its event was processed keeps its id and is stored once.
+        # The count of changes applied (KnownApplication.changes) says that; the ATS's
+        # updated_at would not (it also moves for a note or an email on the application).
+        changes = before.changes if before else 0
+        delivery_id = f"poll:{app['id']}:{changes}:{app.get('stage')}:{app.get('status')}"
         canonical = event(
             type=type_,
             raw_type=raw_type,
@@ -91,7 +97,12 @@ def connection_poll(*, connection: AtsConnection, now: datetime | None = None) -
     for interview in interviews:
         cancelled = interview.get("status") in ("cancelled", "canceled")
         type_ = "ats.interview.cancelled" if cancelled else "ats.interview.scheduled"
-        delivery_id = f"poll:interview:{interview['id']}:{interview.get('start_at')}:{type_}"
+        # With the ATS's updated_at where it has one: booked, cancelled and booked again at
+        # the same time is three changes.
+        delivery_id = (
+            f"poll:interview:{interview['id']}:{interview.get('start_at')}:{type_}"
+            f"{':' + interview['updated_at'] if interview.get('updated_at') else ''}"
+        )
         canonical = event(
             type=type_,
             raw_type=type_,
