@@ -283,6 +283,24 @@ def test_a_slow_ats_api_holds_no_transaction_and_each_event_commits_on_its_own(
     assert AutomationRun.objects.filter(automation=onsite).count() == 2
 
 
+def test_a_drain_past_its_budget_gives_back_what_it_has_not_started(httpserver, settings):
+    settings.ALLOWED_OUTBOUND_HOSTS = ["127.0.0.1"]
+    SlowLever(httpserver, delay=1.5)
+    conn = connection(
+        OrganizationFactory(), "lever", base_url=httpserver.url_for("/v1"), secrets={"api_key": "k"}
+    )
+    first = lever_stage_change(conn)
+    second = InboundEvent.objects.create(
+        connection=conn, delivery_id="other", raw_type="x", event={**first.event, "type": None}
+    )
+    assert inbound_drain(budget_seconds=1.0) == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == ("ignored", "received")
+    assert second.claim_id is None and second.claimed_at is None
+    assert inbound_drain() == 1  # taken by the next drain at once (no lease to wait out)
+
+
 def test_a_worker_killed_mid_drain_loses_no_event(settings):
     org = OrganizationFactory()
     conn = connection(org, "greenhouse")

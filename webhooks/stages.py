@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
+
 from webhooks.models import AtsConnection, KnownApplication
 
 logger = logging.getLogger(__name__)
@@ -130,5 +132,8 @@ def change_key_for_application(app_id: str, known: KnownApplication) -> str:
 
 
 def complete_event(connection: AtsConnection, event: dict) -> dict:
-    """Both parts at once (the network part first)."""
-    return known_state_apply(connection, stage_names_resolve(connection, event))[0]
+    """Both parts at once: the network part first, then the known state in a transaction of
+    its own (or the caller's)."""
+    event = stage_names_resolve(connection, event)
+    with transaction.atomic():
+        return known_state_apply(connection, event)[0]
