@@ -1,18 +1,25 @@
 """Event -> automations: the org's event automations whose type (or the provider's raw type)
 and filter match get one run each, keyed by the event; relative automations schedule, move or
-cancel a run around an interview. Every automation that does not match is recorded with why."""
+cancel a run around an interview. Every automation that does not match is recorded with why.
+
+Each automation is matched and fired in its own savepoint: one automation that cannot be
+handled (a stored value no computation accepts, a filter of the wrong shape) gets an `error`
+on its entry of the match list and the others go on."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import logging
 
-from django.utils import timezone
+from django.db import transaction
 
 from accounts.plans import limits_for
 from automations.firing import run_fire
 from automations.models import Automation, AutomationRun
 from webhooks import filters
-from webhooks.models import InboundEvent
+from webhooks.models import AtsConnection, InboundEvent
+from webhooks.relative import CannotMatch, relative_match
+
+logger = logging.getLogger(__name__)
 
 
 def _over_plan(org, automations: list[Automation]) -> set[int]:
@@ -42,7 +49,9 @@ def _why_not(automation: Automation, event: dict, over_plan: set[int]) -> str:
     return "" if ok else why
 
 
-def match_and_fire(*, inbound: InboundEvent, event: dict) -> list[dict]:
+def match_and_fire(*, inbound: InboundEvent, event: dict, change_key: str = "") -> list[dict]:
+    """One entry per automation of the org: matched (with its run) or why not, or the error
+    that kept it from being handled. Call it inside a transaction."""
     org = inbound.connection.organization
     candidates = list(
         Automation.objects.filter(
@@ -51,77 +60,59 @@ def match_and_fire(*, inbound: InboundEvent, event: dict) -> list[dict]:
         ).select_related("organization")
     )
     over_plan = _over_plan(org, candidates)
+    key = _event_key(inbound, change_key)
     results = []
     for automation in candidates:
-        if automation.trigger_type == Automation.TriggerType.RELATIVE:
-            result = _relative(automation, event, over_plan)
-            if result is not None:
-                results.append(result)
-            continue
-        why = _why_not(automation, event, over_plan)
-        if why:
-            results.append({"automation": automation.pk, "matched": False, "reason": why})
-            continue
-        run, created = run_fire(
-            automation=automation,
-            key=f"event:{inbound.public_id}",
-            triggered_by=AutomationRun.TriggeredBy.EVENT,
-            trigger_data=event,
-        )
-        results.append(
-            {"automation": automation.pk, "matched": True, "run": run.pk, "new": created}
-        )
+        try:
+            with transaction.atomic():
+                result = _one(automation, event, over_plan, key=key, own_key=_own_key(inbound))
+        except CannotMatch as exc:
+            result = {"automation": automation.pk, "matched": False, "error": str(exc)}
+        except Exception as exc:
+            # Logged with its traceback for us; the entry names only the kind of failure (an
+            # exception's text may quote the event, i.e. a candidate's data).
+            logger.exception("inbound event %s: automation %s failed", inbound.pk, automation.pk)
+            result = {
+                "automation": automation.pk,
+                "matched": False,
+                "error": f"internal error ({type(exc).__name__}); the others were matched",
+            }
+        if result is not None:
+            results.append(result)
     return results
 
 
-def _relative(automation: Automation, event: dict, over_plan: set[int]) -> dict | None:
-    """ "N minutes before/after each interview": a run at start + offset, moved when the
-    interview moves, cancelled when it is."""
-    interview = event.get("interview") or {}
-    if event.get("type") not in (
-        "ats.interview.scheduled",
-        "ats.interview.cancelled",
-    ) or not interview.get("id"):
-        return None
-    key = f"relative:{event.get('provider')}:{interview['id']}"
-    base = {"automation": automation.pk}
-    if event["type"] == "ats.interview.cancelled":
-        cancelled = AutomationRun.objects.filter(
-            automation=automation, idempotency_key=key, status=AutomationRun.Status.PENDING
-        ).update(
-            status=AutomationRun.Status.CANCELLED,
-            finished_at=timezone.now(),
-            error_code="interview_cancelled",
-            error_message="The interview was cancelled.",
-        )
-        return {**base, "matched": True, "cancelled": cancelled}
-    why = _why_not(automation, {**event, "type": automation.event_type}, over_plan)
+def _event_key(inbound: InboundEvent, change_key: str) -> str:
+    """The run's idempotency key for an event automation. In `both` mode one change arrives
+    twice (the webhook's delivery and the poll's), as two stored events: keyed by the change
+    itself, both fire one run. Otherwise by the stored event (a redelivered message, or a
+    replayed delivery the store dropped, fires nothing new)."""
+    if change_key and inbound.connection.mode == AtsConnection.Mode.BOTH:
+        return f"event:{change_key}"[:200]
+    return _own_key(inbound)
+
+
+def _own_key(inbound: InboundEvent) -> str:
+    return f"event:{inbound.public_id}"
+
+
+def _one(
+    automation: Automation, event: dict, over_plan: set[int], *, key: str, own_key: str
+) -> dict | None:
+    if automation.trigger_type == Automation.TriggerType.RELATIVE:
+        # A relative automation has no event type of its own: interviews are its events.
+        why = _why_not(automation, {**event, "type": automation.event_type}, over_plan)
+        return relative_match(automation, event, why_not=why)
+    why = _why_not(automation, event, over_plan)
     if why:
-        return {**base, "matched": False, "reason": why}
-    if not interview.get("start_at"):
-        return {**base, "matched": False, "reason": "the interview has no start time"}
-    start = datetime.fromisoformat(interview["start_at"])
-    when = start + timedelta(minutes=automation.offset_minutes or 0)
-    if start < timezone.now():
-        return {**base, "matched": False, "reason": "the interview has already started"}
-    when = max(when, timezone.now())
-    moved = AutomationRun.objects.filter(
-        automation=automation, idempotency_key=key, status=AutomationRun.Status.PENDING
-    ).update(scheduled_for=when, trigger_data=event, dispatched_at=None)
-    if moved:
-        run = AutomationRun.objects.get(automation=automation, idempotency_key=key)
-        return {**base, "matched": True, "run": run.pk, "moved_to": when.isoformat()}
+        return {"automation": automation.pk, "matched": False, "reason": why}
     run, created = run_fire(
         automation=automation,
         key=key,
-        triggered_by=AutomationRun.TriggeredBy.RELATIVE,
-        scheduled_for=when,
+        triggered_by=AutomationRun.TriggeredBy.EVENT,
         trigger_data=event,
     )
-    return {
-        **base,
-        "matched": True,
-        "run": run.pk,
-        "new": created,
-        "scheduled_for": when.isoformat(),
-    }
+    result = {"automation": automation.pk, "matched": True, "run": run.pk, "new": created}
+    if not created and key != own_key:
+        result["duplicate"] = "this change already fired this run (seen by webhook and poll)"
+    return result

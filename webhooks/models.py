@@ -143,6 +143,11 @@ class KnownApplication(models.Model):
     application_id = models.CharField(max_length=100)
     stage = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=40, blank=True)
+    # How many times the (stage, status) pair has changed: one change seen twice (by the
+    # webhook and by the poll of a connection in `both` mode) leaves it as it was, so the
+    # change key built from it (webhooks/stages.py) is the same from both sources, while a
+    # genuine move back and forth counts up and fires again.
+    changes = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -165,6 +170,9 @@ class InboundEvent(models.Model):
 
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
+        # Claimed by a worker (claimed_at); given back when the claim is older than the lease
+        # (a worker killed mid-drain), see webhooks/pipeline.py.
+        PROCESSING = "processing", "Processing"
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored"
         FAILED = "failed", "Failed"
@@ -185,6 +193,12 @@ class InboundEvent(models.Model):
     headers = models.JSONField(default=dict, blank=True)
     event = models.JSONField(null=True, blank=True, help_text="The canonical event.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_id = models.UUIDField(null=True, blank=True, editable=False)
+    # What changed, the same whichever source saw it (webhooks/stages.py): dedupes one change
+    # seen by both the webhook and the poll of a connection in `both` mode.
+    # db_default: the receiver's own INSERT (webhooks/event_store.py) names its columns.
+    change_key = models.CharField(max_length=200, blank=True, db_default="")
     error = models.TextField(blank=True)
     matches = models.JSONField(
         default=list, blank=True, help_text="Per automation: matched (run id) or why not."
@@ -208,6 +222,13 @@ class InboundEvent(models.Model):
                 fields=["received_at"],
                 name="inbound_pending_idx",
                 condition=models.Q(status="received"),
+            ),
+            # Claims older than the lease are given back (WHERE status='processing' AND
+            # claimed_at < cutoff).
+            models.Index(
+                fields=["claimed_at"],
+                name="inbound_processing_idx",
+                condition=models.Q(status="processing"),
             ),
         ]
 

@@ -8,6 +8,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 from django.utils import timezone
 
 from webhooks.api_clients import client_for_connection
@@ -27,6 +28,50 @@ RAW_TYPES = {
         "ats.candidate.rejected": "reject_candidate",
     },
 }
+
+
+# A claimed connection is not due again for this long (or its interval, if longer), unless its
+# poll ends sooner and sets the real next time: longer than any one poll takes, so two beats
+# never poll one connection at once; a poll whose worker died is tried again after it.
+CLAIM_LEASE = timedelta(minutes=10)
+
+
+def connections_claim_due(*, now: datetime | None = None, limit: int = 100) -> list[int]:
+    """Claim the connections whose poll is due (polling or both mode), as `automations/due.py`
+    claims automations: FOR UPDATE SKIP LOCKED on PostgreSQL, a compare-and-set of
+    `next_poll_at` elsewhere. Each claimed connection's `next_poll_at` moves past the lease,
+    so a second caller (another beat) gets the others, never the same."""
+    now = now or timezone.now()
+    due = (
+        AtsConnection.objects.filter(mode__in=[AtsConnection.Mode.POLLING, AtsConnection.Mode.BOTH])
+        .exclude(next_poll_at__gt=now)
+        .order_by("next_poll_at", "pk")
+    )
+    skip_locked = db_connection.features.has_select_for_update_skip_locked
+    claimed: list[int] = []
+    with transaction.atomic():
+        if skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        rows = list(due.values_list("pk", "next_poll_at", "poll_interval_seconds")[:limit])
+        for pk, old, interval in rows:
+            until = now + max(CLAIM_LEASE, _interval(interval))
+            if skip_locked:
+                won = AtsConnection.objects.filter(pk=pk).update(next_poll_at=until)
+            else:
+                # Compare-and-set: only the caller that moves next_poll_at off `old` owns it.
+                same = {"next_poll_at__isnull": True} if old is None else {"next_poll_at": old}
+                won = AtsConnection.objects.filter(pk=pk, **same).update(next_poll_at=until)
+            if won:
+                claimed.append(pk)
+    return claimed
+
+
+def _interval(seconds: object) -> timedelta:
+    """The poll interval, bounded to what a timedelta and a database can hold."""
+    try:
+        return timedelta(seconds=min(max(int(seconds), 1), 366 * 24 * 3600))
+    except (TypeError, ValueError, OverflowError):
+        return timedelta(hours=1)
 
 
 def _change(app: dict, known: KnownApplication | None) -> str | None:
@@ -71,7 +116,13 @@ def connection_poll(*, connection: AtsConnection, now: datetime | None = None) -
             continue
         candidate = _candidate(client, app.get("candidate_id"), candidates)
         raw_type = RAW_TYPES.get(connection.provider, {}).get(type_, type_)
-        delivery_id = f"poll:{app['id']}:{app.get('stage')}:{app.get('status')}"
+        # Which change of this application this is: the same state reached again later
+        # (Screen -> Interview -> Screen -> Interview) is a new change with a new id, while a
+        # change polled again before its event was processed keeps its id and is stored once.
+        # The count of changes applied (KnownApplication.changes) says that; the ATS's
+        # updated_at would not (it also moves for a note or an email on the application).
+        changes = before.changes if before else 0
+        delivery_id = f"poll:{app['id']}:{changes}:{app.get('stage')}:{app.get('status')}"
         canonical = event(
             type=type_,
             raw_type=raw_type,
@@ -91,7 +142,12 @@ def connection_poll(*, connection: AtsConnection, now: datetime | None = None) -
     for interview in interviews:
         cancelled = interview.get("status") in ("cancelled", "canceled")
         type_ = "ats.interview.cancelled" if cancelled else "ats.interview.scheduled"
-        delivery_id = f"poll:interview:{interview['id']}:{interview.get('start_at')}:{type_}"
+        # With the ATS's updated_at where it has one: booked, cancelled and booked again at
+        # the same time is three changes.
+        delivery_id = (
+            f"poll:interview:{interview['id']}:{interview.get('start_at')}:{type_}"
+            f"{':' + interview['updated_at'] if interview.get('updated_at') else ''}"
+        )
         canonical = event(
             type=type_,
             raw_type=type_,
@@ -105,7 +161,7 @@ def connection_poll(*, connection: AtsConnection, now: datetime | None = None) -
     AtsConnection.objects.filter(pk=connection.pk).update(
         poll_cursor=now.isoformat(),
         last_error="",
-        next_poll_at=now + timedelta(seconds=connection.poll_interval_seconds),
+        next_poll_at=now + _interval(connection.poll_interval_seconds),
     )
     logger.info(
         "polled %s: %d application(s) changed, %d new event(s)%s",
@@ -115,6 +171,16 @@ def connection_poll(*, connection: AtsConnection, now: datetime | None = None) -
         " (first poll: state recorded)" if first else "",
     )
     return len(emitted)
+
+
+def poll_failed(connection: AtsConnection, exc: Exception) -> None:
+    """Record the failure; the next poll comes at the usual interval."""
+    now = timezone.now()
+    AtsConnection.objects.filter(pk=connection.pk).update(
+        last_error=str(exc)[:1000],
+        last_error_at=now,
+        next_poll_at=now + _interval(connection.poll_interval_seconds),
+    )
 
 
 def _candidate(client, candidate_id: str | None, cache: dict) -> dict:

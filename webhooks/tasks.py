@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from celery import shared_task
-from django.utils import timezone
 
 from webhooks.pipeline import inbound_drain, inbound_process
 
@@ -22,37 +19,34 @@ def drain_inbound_events() -> int:
 
 @shared_task(name="webhooks.sweep_received_events")
 def sweep_received_events() -> int:
-    """Events still waiting (no scheduler was running to wake the workers)."""
+    """Events still waiting (no scheduler was running to wake the workers), and events whose
+    worker died after claiming them (given back once their claim is older than the lease)."""
     return inbound_drain()
 
 
 @shared_task(name="webhooks.poll_connections")
 def poll_connections() -> int:
-    """Poll every connection in polling mode whose time has come."""
-    from webhooks.models import AtsConnection
+    """Poll every connection in polling mode whose time has come, once: each is claimed
+    before its message goes out, so two beats never send two polls of one connection."""
+    from webhooks.polling import connections_claim_due
 
-    now = timezone.now()
-    due = AtsConnection.objects.filter(
-        mode__in=[AtsConnection.Mode.POLLING, AtsConnection.Mode.BOTH]
-    ).exclude(next_poll_at__gt=now)
-    for connection_id in due.values_list("pk", flat=True)[:100]:
+    claimed = connections_claim_due()
+    for connection_id in claimed:
         poll_connection.delay(connection_id)
-    return due.count()
+    return len(claimed)
 
 
 @shared_task(name="webhooks.poll_connection")
 def poll_connection(connection_id: int) -> int:
     from webhooks.api_http import ApiError
     from webhooks.models import AtsConnection
-    from webhooks.polling import connection_poll
+    from webhooks.polling import connection_poll, poll_failed
 
-    connection = AtsConnection.objects.get(pk=connection_id)
+    connection = AtsConnection.objects.filter(pk=connection_id).first()
+    if connection is None:  # deleted since it was claimed
+        return 0
     try:
         return connection_poll(connection=connection)
     except ApiError as exc:
-        AtsConnection.objects.filter(pk=connection_id).update(
-            last_error=str(exc),
-            last_error_at=timezone.now(),
-            next_poll_at=timezone.now() + timedelta(seconds=connection.poll_interval_seconds),
-        )
+        poll_failed(connection, exc)
         return 0
