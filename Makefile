@@ -25,6 +25,8 @@ run: install
 	@echo "Starting web, worker and beat (Ctrl-C stops all three)..."
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start
 
+# The checks and the suite run on the test settings (DEBUG off, throwaway keys).
+test: export DJANGO_SETTINGS_MODULE = config.test_settings
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

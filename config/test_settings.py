@@ -12,3 +12,7 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEY", TEST_FIELD_ENCRYPTION_KEY)
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 
 from config.settings import *  # noqa: E402, F403
+
+# Users are made by the hundred in tests; full-strength password hashing is seconds each on a
+# busy 2-core machine and proves nothing here.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
