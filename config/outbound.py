@@ -278,8 +278,11 @@ def _parse_plain(url: str) -> tuple[str, str, int]:
     scheme = urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
         raise _refuse(f"Only http and https URLs can be used, not {scheme or 'none'!r}.")
-    if "@" in urlsplit(url).netloc:
+    netloc = urlsplit(url).netloc
+    if "@" in netloc:
         raise _refuse("URLs with a user name or password (user@host) are not accepted.")
+    if "%" in netloc:  # parsers disagree on whether to decode it
+        raise _refuse("The URL's host is percent-encoded; write it plainly.")
     final = _prepare(url)
     _check_characters(final)
     if not final.isascii():
