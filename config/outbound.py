@@ -278,7 +278,10 @@ def _parse_plain(url: str) -> tuple[str, str, int]:
     scheme = urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
         raise _refuse(f"Only http and https URLs can be used, not {scheme or 'none'!r}.")
-    netloc = urlsplit(url).netloc
+    raw = urlsplit(url)
+    netloc = raw.netloc
+    if raw.port == 0:  # requests would drop ":0" and quietly use the default port
+        raise _refuse("The URL's port is not a number between 1 and 65535.")
     if "@" in netloc:
         raise _refuse("URLs with a user name or password (user@host) are not accepted.")
     if "%" in netloc:  # parsers disagree on whether to decode it
