@@ -493,3 +493,10 @@ def test_https_pinned_to_the_address_keeps_sni_and_checks_the_name(tls_server, n
 )
 def test_only_plainly_global_unicast_addresses_are_public(address, public):
     assert (outbound.address_problem(ipaddress.ip_address(address)) is None) is public
+
+
+def test_port_zero_is_refused_not_quietly_replaced(network):
+    # requests drops ":0" and would connect to port 80 instead.
+    with pytest.raises(outbound.OutboundRefused, match="port"):
+        outbound.check_url("http://good.example:0/hook")
+    assert network.connects == []
