@@ -145,13 +145,22 @@ ANYMAIL = {
     if name.startswith("ANYMAIL_")
 }
 
-# --- Outbound HTTP (Slack, Teams, webhooks) -----------------------------------------------------
+# --- Outbound HTTP (Slack, Teams, webhooks, ATS APIs: config/outbound.py) ----------------------
 # Hosts that may be reached even though they resolve to private or loopback addresses (an
 # on-premises ATS, tests on 127.0.0.1). Everything else private is refused (no SSRF).
 ALLOWED_OUTBOUND_HOSTS = env_list("ALLOWED_OUTBOUND_HOSTS", [])
 OUTBOUND_CONNECT_TIMEOUT = env_int("OUTBOUND_CONNECT_TIMEOUT", 5)
 OUTBOUND_READ_TIMEOUT = env_int("OUTBOUND_READ_TIMEOUT", 15)
+# The whole exchange (connect, TLS, headers, body, redirects) ends by then, however slowly the
+# other side drips its answer.
+OUTBOUND_TOTAL_TIMEOUT = env_int("OUTBOUND_TOTAL_TIMEOUT", 15)
+# How much of an answer is read: a delivery needs only the start (for the error message); an
+# ATS API page is JSON that must be whole, so it has its own, larger cap.
 OUTBOUND_MAX_RESPONSE_BYTES = env_int("OUTBOUND_MAX_RESPONSE_BYTES", 64 * 1024)
+OUTBOUND_ATS_MAX_RESPONSE_BYTES = env_int("OUTBOUND_ATS_MAX_RESPONSE_BYTES", 32 * 1024 * 1024)
+# A CA bundle (file or directory) to verify HTTPS against instead of certifi's, e.g. for an
+# on-premises receiver with a private CA. Certificates are always verified.
+OUTBOUND_CA_BUNDLE = env_str("OUTBOUND_CA_BUNDLE") or None
 # Waits between a delivery's tries within one run (so 3 tries), and the longest Retry-After
 # honoured in place; after that the run's own retry (minutes later) tries again.
 DELIVERY_BACKOFF_SECONDS = [1.0, 3.0]

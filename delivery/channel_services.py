@@ -10,7 +10,7 @@ from django.db import transaction
 
 from accounts.models import Organization
 from accounts.selectors import membership_require
-from delivery import outbound
+from config import outbound
 from delivery.channels.webhook import new_secret
 from delivery.models import DeliveryChannel
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import requests
 
-from delivery import outbound
+from config import outbound
 from delivery.errors import DeliveryError
 
 TRANSIENT_STATUS = {408, 425, 429}

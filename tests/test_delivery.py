@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 
 from automations.engine import run_execute
 from automations.firing import manual_key, run_fire
-from delivery import outbound
+from config import outbound
 from delivery.channel_services import channel_create, channel_update
 from delivery.models import Delivery, DeliveryChannel, Notification
 from delivery.services import channel_send_test

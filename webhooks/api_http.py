@@ -1,4 +1,5 @@
-"""HTTP for ATS APIs: timeouts, the SSRF guard, and retries on 429 and 5xx that honour
+"""HTTP for ATS APIs: the SSRF-safe outbound session (config/outbound.py: vetted, pinned
+addresses, a total deadline, a size cap), and retries on 429 and 5xx that honour
 Retry-After."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 import requests
 from django.conf import settings
 
-from delivery import outbound
+from config import outbound
 
 logger = logging.getLogger(__name__)
 
@@ -24,24 +25,30 @@ class ApiError(Exception):
 
 class ApiSession:
     def __init__(self, *, auth: Any = None, headers: dict[str, str] | None = None) -> None:
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.auth = auth
+        self.auth = auth
+        self.session = outbound.new_session()
+        self.session.headers["User-Agent"] = "Skillomatic-Automations"
         self.session.headers.update(headers or {})
-        self.session.headers.setdefault("User-Agent", "Skillomatic-Automations")
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        try:
-            outbound.check_url(url)
-        except outbound.OutboundRefused as exc:
-            raise ApiError(f"ATS URL refused: {exc}") from None
         waits = list(settings.ATS_API_BACKOFF_SECONDS)
-        timeout = (settings.OUTBOUND_CONNECT_TIMEOUT, settings.OUTBOUND_READ_TIMEOUT)
         while True:
             try:
-                response = self.session.request(
-                    method, url, timeout=timeout, allow_redirects=False, **kwargs
+                response = outbound.request(
+                    method,
+                    url,
+                    session=self.session,
+                    auth=self.auth,
+                    max_bytes=settings.OUTBOUND_ATS_MAX_RESPONSE_BYTES,
+                    oversize="raise",
+                    # A 3xx is an error for an API client, not a page to follow.
+                    follow_redirects=False,
+                    **kwargs,
                 )
+            except outbound.OutboundRefused as exc:
+                raise ApiError(f"ATS URL refused: {exc}") from None
+            except outbound.OutboundTooLarge as exc:
+                raise ApiError(f"{method} {url}: {exc}") from None
             except requests.RequestException as exc:
                 error = ApiError(f"{method} {url}: {type(exc).__name__}", retryable=True)
                 retry_after = None
