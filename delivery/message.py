@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from django.utils import timezone
 
 
 @dataclass(frozen=True)
@@ -20,3 +23,7 @@ class OutgoingMessage:
     data: dict[str, Any] = field(default_factory=dict)
     automation: Any = None
     run: Any = None
+    # When the event this message tells of happened: the same on every try of one delivery
+    # (a receiver sees one event, however often we retry). The delivery record's creation
+    # time for a run's result; the message's creation for a test message.
+    occurred_at: datetime = field(default_factory=timezone.now)
