@@ -43,7 +43,9 @@ def payload(message: OutgoingMessage) -> dict:
                 "id": str(run.public_id),
                 "status": "completed",
                 "triggered_by": run.triggered_by,
-                "scheduled_for": run.scheduled_for.isoformat(),
+                # When the trigger fired. Not `scheduled_for`: the engine moves that on each
+                # retry, and every try of one delivery must send the same body.
+                "created_at": run.created_at.isoformat(),
                 "url": message.link,
             }
             if run
