@@ -66,9 +66,12 @@ HOSTILE = [
     "x" * 200,
 ]
 LONG = ("[Verify your account](https://evil.example/phish) <!channel> &lt; 山田 😀 " * 200)[:10_000]
-FAMILY = "佐藤 鈴木 高橋 田中 伊藤 渡辺 山本 中村 小林 加藤 吉田 山田 佐々木 山口 松本 井上 木村 林 斎藤 清水"  # noqa: E501
+FAMILY = (
+    "佐藤 鈴木 高橋 田中 伊藤 渡辺 山本 中村 小林 加藤 "
+    "吉田 山田 佐々木 山口 松本 井上 木村 林 斎藤 清水"
+)
 GIVEN = (
-    "翔太 陽菜 蓮 結衣 大翔 美咲 悠真 さくら 湊 葵 颯太 凛 陽斗 芽依 樹 心春 奏太 結菜 大和 彩花"  # noqa: E501
+    "翔太 陽菜 蓮 結衣 大翔 美咲 悠真 さくら 湊 葵 颯太 凛 陽斗 芽依 樹 心春 奏太 結菜 大和 彩花"
 )
 JOBS_JA = ["シニアバックエンドエンジニア", "プロダクトデザイナー", "営業担当", "データエンジニア"]
 SKILLS = [e["slug"] for e in CATALOG if e["mode"] == "deterministic"]
