@@ -126,6 +126,19 @@ def parse(text: str) -> list[Line]:
     return lines
 
 
+# Plain text ------------------------------------------------------------------------------
+
+
+def markdown_to_text(text: str) -> str:
+    """What a reader should see in a plain-text part: the text as typed, no escapes; our
+    links as "label (url)"."""
+    out = []
+    for line in parse(text):
+        words = "".join(f"{s.text} ({s.href})" if s.href else s.text for s in line.spans)
+        out.append({"item": "- ", "blank": ""}.get(line.kind, "") + words)
+    return "\n".join(out) + "\n"
+
+
 # Email (HTML) ----------------------------------------------------------------------------
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from delivery.formatting import markdown_to_text
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:
@@ -27,3 +29,8 @@ class OutgoingMessage:
     # (a receiver sees one event, however often we retry). The delivery record's creation
     # time for a run's result; the message's creation for a test message.
     occurred_at: datetime = field(default_factory=timezone.now)
+
+    @property
+    def body_text(self) -> str:
+        """The body for a plain-text part (email): escapes resolved, text as typed."""
+        return markdown_to_text(self.body_markdown)
