@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from django.utils import timezone
+
+from delivery.formatting import markdown_to_text
 
 
 @dataclass(frozen=True)
@@ -20,3 +25,12 @@ class OutgoingMessage:
     data: dict[str, Any] = field(default_factory=dict)
     automation: Any = None
     run: Any = None
+    # When the event this message tells of happened: the same on every try of one delivery
+    # (a receiver sees one event, however often we retry). The delivery record's creation
+    # time for a run's result; the message's creation for a test message.
+    occurred_at: datetime = field(default_factory=timezone.now)
+
+    @property
+    def body_text(self) -> str:
+        """The body for a plain-text part (email): escapes resolved, text as typed."""
+        return markdown_to_text(self.body_markdown)

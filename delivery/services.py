@@ -46,6 +46,7 @@ def run_message(*, run, automation, result, delivery: Delivery | None = None) ->
         organization_id=automation.organization_id,
         automation=automation,
         run=run,
+        occurred_at=delivery.created_at if delivery else run.created_at,
     )
 
 

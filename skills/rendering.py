@@ -1,18 +1,83 @@
-"""Helpers skills share: render a markdown template, show times in the automation's zone."""
+"""Helpers skills share: render a markdown template with every value escaped as data, show
+times in the automation's zone.
+
+Candidates type their own names, and every other ATS value (job titles, departments, sources,
+stage names, later LLM output) is just as foreign: it enters a template as DATA, never as
+markdown. `render_markdown` escapes every string in the context before the template sees it
+(nobody has to remember a filter), so the only markup in a result is what our own templates
+write. A template that needs to insert markdown of ours from a value wraps it in `Markdown`.
+
+The escaping is portable markdown (CommonMark and Python-Markdown read it the same way):
+`&`, `<` and `>` become entities, the other markdown metacharacters get a backslash, and
+whatever a linkifier would turn into a link (a scheme's `://`, a dotted host name, an `@`) gets
+an invisible WORD JOINER that breaks the pattern without changing what the reader sees."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import dataclasses
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+
+from config.linkify import neutralise_links
+
+# Line breaks (every kind Python's splitlines knows) and other control characters would let
+# a value start a line of its own: a heading, a list item, a code block. Data stays on its
+# line. Bidi embeddings and overrides (U+202A-U+202E, U+2066-U+2069) would reorder the text
+# around the value (a name that makes "hired" read "rejected"): they go too.
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# Inline markup anywhere in a line: emphasis, code, links and images, tables, strikethrough.
+_INLINE = re.compile(r"([\\`*_\[\]|~])")
+# Markup that only counts at the start of a line (the value may be the first thing on one):
+# headings, list bullets, block quotes (already an entity), numbered lists, setext lines.
+_LINE_START = re.compile(r"^([#+\-=!])|^(\d+)([.)])")
+
+
+class Markdown(str):
+    """Markdown we wrote ourselves (a link to our own page): passed to templates unescaped."""
+
+
+def escape_markdown(value: str) -> str:
+    """`value` as literal text inside markdown: no markup, no link, no line of its own."""
+    text = _BIDI_CONTROLS.sub("", _BREAKS.sub(" ", str(value)))
+    text = "".join(_ENTITIES.get(ch, ch) for ch in text)
+    text = _INLINE.sub(r"\\\1", text)
+    text = _LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", text)
+    return neutralise_links(text)
+
+
+def markdown_data(value: Any) -> Any:
+    """Escape every string inside `value` (dicts, lists, dataclasses, any depth). Numbers,
+    booleans, dates and `Markdown` pass; any other object becomes its escaped text, so an
+    object a skill forgets to convert is still data."""
+    if isinstance(value, Markdown):
+        return SafeString(value)
+    if isinstance(value, str):
+        return SafeString(escape_markdown(value))
+    if value is None or isinstance(value, bool | int | float | Decimal | date | datetime):
+        return value
+    if isinstance(value, Mapping):
+        return {key: markdown_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [markdown_data(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: markdown_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return SafeString(escape_markdown(str(value)))
 
 
 def render_markdown(template: str, context: dict[str, Any]) -> str:
-    # Templates wrap their body in {% autoescape off %}: this is markdown, not HTML. Channels
-    # escape it for their own format (see delivery/formatting.py).
-    return render_to_string(f"skills/{template}", context).strip() + "\n"
+    # The templates wrap their body in {% autoescape off %}: Django's escaping is for HTML,
+    # and every value has been escaped for markdown here already. Channels then convert this
+    # markdown to their own format (delivery/formatting.py), treating text as text.
+    return render_to_string(f"skills/{template}", markdown_data(context)).strip() + "\n"
 
 
 def local(dt: datetime | None, time_zone: str) -> str:

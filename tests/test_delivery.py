@@ -108,12 +108,14 @@ def test_slack_long_body_is_cut_within_limits_with_a_link(sandbox_org, httpserve
     )
 
 
-def test_slack_escapes_and_converts_markdown():
+def test_slack_escapes_and_converts_markdown(settings):
     from delivery.formatting import markdown_to_slack
 
+    # Only links to our own site stay links (issue 10); any other is shown as its label.
+    settings.SITE_URL = "https://r"
     assert (
-        markdown_to_slack("### Jobs\n**A & B** <x> [run](https://r/1)")
-        == "*Jobs*\n*A &amp; B* &lt;x&gt; <https://r/1|run>"
+        markdown_to_slack("### Jobs\n**A & B** <x> [run](https://r/1) [x](https://e/1)")
+        == "*Jobs*\n*A &amp; B* &lt;x&gt; <https://r/1|run> x"
     )
 
 
@@ -130,8 +132,12 @@ def test_teams_adaptive_card_payload(sandbox_org, httpserver):
     assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
     card = attachment["content"]
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.4"
-    assert card["body"][0]["text"] == "Pipeline report"
-    assert "**Account Executive (Sales)**" in card["body"][1]["text"]  # headings made bold
+    # Text goes in RichTextBlocks of TextRuns (not markdown): headings are bold runs.
+    assert card["body"][0]["inlines"][0]["text"] == "Pipeline report"
+    heading = {"type": "TextRun", "text": "Account Executive (Sales)", "weight": "Bolder"}
+    assert any(
+        {**b["inlines"][0], "size": None} == {**heading, "size": None} for b in card["body"][1:]
+    )
     assert card["actions"][0]["type"] == "Action.OpenUrl"
     assert card["actions"][0]["url"].endswith(f"/automationrun/{run.pk}/change/")
 

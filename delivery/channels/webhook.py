@@ -11,8 +11,6 @@ import json
 import secrets
 import time
 
-from django.utils import timezone
-
 from delivery.http_channel import post
 from delivery.message import OutgoingMessage
 
@@ -34,7 +32,9 @@ def payload(message: OutgoingMessage) -> dict:
     return {
         "id": message.message_id,
         "type": message.type,
-        "timestamp": timezone.now().isoformat(),
+        # The event's time, not the attempt's: the body is the same on every try (only the
+        # signature header's webhook-timestamp is the send time, as Standard Webhooks wants).
+        "timestamp": message.occurred_at.isoformat(),
         "data": {
             "automation": {"id": str(automation.public_id), "name": automation.name}
             if automation
@@ -43,7 +43,9 @@ def payload(message: OutgoingMessage) -> dict:
                 "id": str(run.public_id),
                 "status": "completed",
                 "triggered_by": run.triggered_by,
-                "scheduled_for": run.scheduled_for.isoformat(),
+                # When the trigger fired. Not `scheduled_for`: the engine moves that on each
+                # retry, and every try of one delivery must send the same body.
+                "created_at": run.created_at.isoformat(),
                 "url": message.link,
             }
             if run
