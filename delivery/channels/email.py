@@ -88,17 +88,15 @@ def email_body(
             break
         keep += 1
 
-    def fits(count: int) -> bool:
-        return _html_size("\n".join(lines[:count])) <= max_html_bytes
-
-    if keep == len(lines) and fits(keep):
-        return EmailBody(markdown_text, markdown_to_html(markdown_text), 0, False, False)
-    if not fits(keep):  # tags made it bigger than its text: find the most lines that fit
-        low, high = 0, keep  # fits(low) holds (nothing fits in any budget), fits(high) not
-        while high - low > 1:
-            middle = (low + high) // 2
-            low, high = (middle, high) if fits(middle) else (low, middle)
-        keep = low
+    html = markdown_to_html("\n".join(lines[:keep]))
+    if keep == len(lines) and len(html.encode()) <= max_html_bytes:
+        return EmailBody(markdown_text, html, 0, False, False)
+    # Tags made it bigger than its text: shrink in proportion until it fits. Rendering is
+    # slow (python-markdown does ~100 KB a second), so this takes two or three renders
+    # rather than a binary search's dozen, at the price of sometimes a few lines fewer.
+    while (size := len(html.encode())) > max_html_bytes and keep > 0:
+        keep = min(keep - 1, int(keep * max_html_bytes / size * 0.98))
+        html = markdown_to_html("\n".join(lines[:keep]))
     kept = lines[:keep]
     partial = False
     if not any(line.strip() for line in kept):
@@ -114,9 +112,9 @@ def email_body(
             head = head[: head.rfind(" ")]
         kept, partial = [head.rstrip() + " …"], True
         keep = lines.index(first) + 1
+        html = markdown_to_html(kept[0])
     omitted = sum(1 for line in lines[keep:] if line.strip())
-    text = "\n".join(kept).rstrip() + "\n"
-    return EmailBody(text, markdown_to_html(text), omitted, partial, True)
+    return EmailBody("\n".join(kept).rstrip() + "\n", html, omitted, partial, True)
 
 
 def cut_note(body: EmailBody) -> str:
@@ -126,8 +124,9 @@ def cut_note(body: EmailBody) -> str:
         return ""
     lines = f"{body.omitted_lines:,} more line{'' if body.omitted_lines == 1 else 's'}"
     missing = f"the rest of a long line and {lines}" if body.partial_line else lines
+    verb = "was" if body.omitted_lines == 1 and not body.partial_line else "were"
     return (
-        f"The result was too long for one email: {missing} were not included. Skillomatic "
+        f"The result was too long for one email: {missing} {verb} not included. Skillomatic "
         "does not keep a copy of results, so the rest is not shown anywhere else; the run's "
         "page has its summary."
     )
