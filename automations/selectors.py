@@ -82,10 +82,13 @@ def run_get_for_viewer(
     if token:
         try:
             run_link_check(token, run_public_id=public_id)
-        except RunLinkInvalid:
-            if user.is_authenticated:
+        except RunLinkInvalid as link_error:
+            if not user.is_authenticated:
+                raise
+            try:
                 return RunViewing(run_get_for_user(user=user, public_id=public_id), False)
-            raise
+            except Http404:
+                raise link_error from None  # say the link expired, if it did
         run = (
             AutomationRun.objects.select_related("automation", "organization")
             .filter(public_id=public_id)

@@ -350,8 +350,14 @@ def test_run_link_tokens_work_only_for_their_run_and_time(auto, owner):
     assert client.get("/runs/not-a-uuid/?k=x").status_code == 404
     with pytest.raises(RunLinkInvalid):
         run_link_check(token, run_public_id=other_run.public_id)
+    stranger = Client()
+    stranger.force_login(member(OrganizationFactory()))
+    owner_client = Client()
+    owner_client.force_login(owner)
     with time_machine.travel(timezone.now() + timedelta(days=8)):
         expired = client.get(path_of(link))
+        assert b"This link has expired" in stranger.get(path_of(link)).content
+        assert owner_client.get(path_of(link)).status_code == 200  # their own rights
     assert expired.status_code == 404 and b"This link has expired" in expired.content
     with time_machine.travel(timezone.now() + timedelta(days=6)):
         assert client.get(path_of(link)).status_code == 200
