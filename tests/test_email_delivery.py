@@ -452,6 +452,13 @@ def test_one_enormous_line_is_cut_at_a_space_and_says_so(auto):
     html_document(html)
 
 
+def test_a_body_with_a_lone_surrogate_is_still_sent(auto):
+    # ATS JSON may carry "\\ud800"; UTF-8 cannot encode it, so sending would fail on every try.
+    _, outcomes, sent = deliver(auto, body="- Jos\ud800é\n")
+    assert outcomes[0]["status"] == "sent" and len(sent) == 2
+    assert "Jos\ufffdé" in parsed(sent[0]).get_body(("plain",)).get_content()
+
+
 def test_a_short_result_is_not_cut(auto):
     body, lines = long_result(0.02)
     _, outcomes, sent = deliver(auto, body=body)
@@ -471,8 +478,9 @@ def test_a_short_result_is_not_cut(auto):
         "Report\u2028Bcc: evil@attacker.test\u0085X-Injected: 1",
         "Report\x00\x1b[31m\x0bX-Injected: 1\x0c",
         "Report \u202egnp.exe",
+        "Report \ud800 lone surrogate",
     ],
-    ids=["crlf", "lf", "cr", "unicode-separators", "controls", "bidi"],
+    ids=["crlf", "lf", "cr", "unicode-separators", "controls", "bidi", "surrogate"],
 )
 def test_a_subject_with_line_breaks_or_controls_cannot_inject_headers(auto, title):
     _, outcomes, sent = deliver(auto, title=title)
@@ -483,7 +491,7 @@ def test_a_subject_with_line_breaks_or_controls_cannot_inject_headers(auto, titl
         assert headers["Bcc"] is None and headers["X-Injected"] is None
         subject = headers["Subject"].strip()  # unfolded
         assert subject.startswith("Report ") and subject.endswith("· Weekly pipeline")
-        assert not any(c in subject for c in "\r\n\x00\x1b\x0b\x0c\u2028\u0085\u202e")
+        assert not any(c in subject for c in "\r\n\x00\x1b\x0b\x0c\u2028\u0085\u202e\ud800")
         assert message.recipients() == message.to
 
 

@@ -9,6 +9,7 @@ honest note of how much was left out; the subject is one clean line."""
 
 from __future__ import annotations
 
+import re
 import smtplib
 import unicodedata
 from dataclasses import dataclass
@@ -35,8 +36,15 @@ TITLE_MAX = 300
 HTML_BODY_MAX_BYTES = 80_000
 TEXT_BODY_MAX_CHARS = 80_000
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Bidirectional overrides and isolates: they reorder how a subject reads (spoofing).
 _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def _encodable(text: str) -> str:
+    # A lone surrogate (JSON allows "\\ud800") cannot be written as UTF-8: sending would fail
+    # on every retry. It becomes U+FFFD, as a decoder shows a broken character.
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def one_line(text: str, limit: int) -> str:
@@ -47,7 +55,7 @@ def one_line(text: str, limit: int) -> str:
         " "
         if unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS or ch.isspace()
         else ch
-        for ch in text
+        for ch in _encodable(text)
     )
     cleaned = " ".join(cleaned.split())
     if len(cleaned) > limit:
@@ -77,6 +85,7 @@ def email_body(
     """The longest run of whole lines of the result whose HTML fits `max_html_bytes` and whose
     text fits `max_text_chars`. Cutting the markdown between lines (never the HTML) keeps the
     HTML well formed and never splits an entity, a tag or a link."""
+    markdown_text = _encodable(markdown_text)
     lines = markdown_text.split("\n")
     # Upper bound from sizes alone, so a 2 MB result is never rendered whole: the HTML of a
     # line is never much smaller than its text (escaping and tags only add).
