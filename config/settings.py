@@ -136,6 +136,9 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", bool(EMAIL_HOST) and EMAIL_PORT == 587
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Skillomatic <automations@skillomatic.local>")
+# How long the run link in an email opens that run's page for its recipient without a login
+# (the page holds no personal data; a week covers a result read after the weekend).
+RUN_LINK_MAX_AGE_HOURS = env_int("RUN_LINK_MAX_AGE_HOURS", 7 * 24)
 # An email service provider through django-anymail, by settings alone: set EMAIL_BACKEND to
 # e.g. anymail.backends.postmark.EmailBackend and its credentials as ANYMAIL_<NAME>
 # (ANYMAIL_POSTMARK_SERVER_TOKEN=..., ANYMAIL_SENDGRID_API_KEY=...).

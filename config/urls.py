@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from config.health import ping, status
@@ -15,4 +15,6 @@ urlpatterns = [
         ats_webhook,
         name="ats-webhook",
     ),
+    path("", include("automations.urls")),
+    path("", include("delivery.urls")),
 ]

@@ -149,3 +149,27 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt at {self.started_at:%H:%M:%S} ({'ok' if self.ok else 'failed'})"
+
+
+class EmailSuppression(models.Model):
+    """An address that unsubscribed from one email channel: the channel no longer sends to
+    it. Only a hash of the address is kept (sha256 of the lowercased address), which is all
+    the channel needs to recognise it among its recipients."""
+
+    channel = models.ForeignKey(
+        DeliveryChannel, on_delete=models.CASCADE, related_name="email_suppressions"
+    )
+    address_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Unsubscribing twice (a mail client's one-click POST, then the page's button)
+            # leaves one row.
+            models.UniqueConstraint(
+                fields=["channel", "address_hash"], name="email_suppression_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address_hash[:12]}… unsubscribed from {self.channel}"

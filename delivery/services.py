@@ -137,7 +137,7 @@ def deliver_result(*, run, automation, result) -> list[dict]:
             permanent=error.permanent,
         )
         logger.warning("run %s: %s delivery failed: %s", run.pk, channel.kind, error)
-        if error.permanent:
+        if error.permanent and error.channel_fault:
             channel_mark_failing(channel=channel, error=str(error))
         outcomes.append(
             {
@@ -184,6 +184,6 @@ def channel_send_test(*, channel: DeliveryChannel) -> dict:
             status=DeliveryChannel.Status.OK, last_error="", last_error_at=None
         )
         return {"ok": True, "detail": detail}
-    if error.permanent:
+    if error.permanent and error.channel_fault:
         channel_mark_failing(channel=channel, error=str(error))
     return {"ok": False, "error": str(error), "permanent": error.permanent}
