@@ -436,9 +436,10 @@ def test_a_2_mb_result_is_cut_under_the_cap_with_an_honest_note_and_the_run_link
         assert note in " ".join(message.body.split())
         note_links = [a.get("href") for a in doc.iter("a") if "page" in (a.text or "")]
         assert note_links and urlsplit(note_links[0]).path == f"/runs/{run.public_id}/"
-        # The text part holds the same lines.
-        assert f"**Candidate {shown}**" in message.body
-        assert f"**Candidate {shown + 1}**" not in message.body
+        # The text part holds the same lines, as typed (no markdown).
+        assert f"- Candidate {shown} " in message.body
+        assert f"- Candidate {shown + 1} " not in message.body
+        assert "**" not in message.body
 
 
 def test_one_enormous_line_is_cut_at_a_space_and_says_so(auto):
@@ -463,7 +464,7 @@ def test_a_short_result_is_not_cut(auto):
     body, lines = long_result(0.02)
     _, outcomes, sent = deliver(auto, body=body)
     assert "too long" not in sent[0].body and "cut" not in outcomes[0]["detail"]
-    assert f"**Candidate {len(lines)}**" in sent[0].body
+    assert f"- Candidate {len(lines)} " in sent[0].body
 
 
 # --- The subject line ----------------------------------------------------------------------------
