@@ -3,7 +3,7 @@ admin refuses exactly what the dashboard and API refuse, with the same messages.
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.contrib import admin, messages
@@ -116,17 +116,28 @@ class AutomationAdmin(OrgScopedAdmin):
     def next_run_local(self, obj: Automation) -> str:
         if not obj.next_run_at:
             return "-"
-        return obj.next_run_at.astimezone(ZoneInfo(obj.time_zone)).strftime("%a %d %b %H:%M %Z")
+        try:
+            tz = ZoneInfo(obj.time_zone)
+        except (ValueError, ZoneInfoNotFoundError):
+            return obj.next_run_at.isoformat()
+        return obj.next_run_at.astimezone(tz).strftime("%a %d %b %H:%M %Z")
 
     @admin.display(description="Schedule")
     def schedule_preview(self, obj: Automation):
-        if obj.trigger_type != Automation.TriggerType.CRON:
+        # The saved schedule: on a refused form `obj` holds the values the user typed, which
+        # may not be a schedule at all.
+        obj = Automation.objects.filter(pk=obj.pk).first() if obj.pk else obj
+        if obj is None or obj.trigger_type != Automation.TriggerType.CRON:
             return "-"
-        tz = ZoneInfo(obj.time_zone)
-        times = cron.fires(obj.cron_expression, obj.time_zone, timezone.now(), 5)
+        try:
+            tz = ZoneInfo(obj.time_zone)
+            times = cron.fires(obj.cron_expression, obj.time_zone, timezone.now(), 5)
+            described = cron.describe(obj.cron_expression)
+        except (ValueError, ZoneInfoNotFoundError):
+            return "-"
         return format_html(
             "{}<br>Next: {}",
-            cron.describe(obj.cron_expression),
+            described,
             format_html_join(
                 ", ", "{}", ((t.astimezone(tz).strftime("%a %d %b %H:%M %Z"),) for t in times)
             ),
