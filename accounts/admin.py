@@ -118,18 +118,27 @@ class OrganizationAdmin(OrgScopedAdmin):
         ]
         # New admins and promotions first, so "make someone else admin, then step down"
         # works in one save; removals last.
+        # What Django's change message reads (it expects formset.save() to have set them).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for f in formset.extra_forms:
             if f.has_changed() and f not in formset.deleted_forms:
-                membership_services.membership_invite(
-                    org=org, identifier=f.cleaned_data["invite"], role=f.cleaned_data["role"], by=by
+                formset.new_objects.append(
+                    membership_services.membership_invite(
+                        org=org,
+                        identifier=f.cleaned_data["invite"],
+                        role=f.cleaned_data["role"],
+                        by=by,
+                    )
                 )
         changed.sort(key=lambda f: f.cleaned_data["role"] != Membership.Role.ADMIN)
         for f in changed:
-            membership_services.membership_set_role(
+            saved = membership_services.membership_set_role(
                 membership=f.instance, role=f.cleaned_data["role"], by=by
             )
+            formset.changed_objects.append((saved, ["role"]))
         for f in deleted:
             membership_services.membership_remove(membership=f.instance, by=by)
+            formset.deleted_objects.append(f.instance)
 
 
 @admin.register(Membership)

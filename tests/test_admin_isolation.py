@@ -435,3 +435,359 @@ def test_admin_isolation_matrix(client, world, role):
                     check(snapshot(obj) == before, f"{where} delete {method} changed it")
 
     assert not problems, "\n".join(problems)
+
+
+# -- the issue's attacks, one by one ----------------------------------------------------------
+
+
+def _admin_url(obj, page="change"):
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_{page}", args=[obj.pk])
+
+
+def _org_form(org, **overrides):
+    data = {
+        "name": org.name,
+        "time_zone": org.time_zone,
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+    }
+    if org.approval_required:
+        data["approval_required"] = "on"
+    data.update(overrides)
+    return data
+
+
+def _inline_rows(org) -> dict:
+    rows = list(org.memberships.order_by("pk"))
+    data = {"memberships-TOTAL_FORMS": str(len(rows)), "memberships-INITIAL_FORMS": str(len(rows))}
+    for i, m in enumerate(rows):
+        data.update(
+            {
+                f"memberships-{i}-id": str(m.pk),
+                f"memberships-{i}-organization": str(org.pk),
+                f"memberships-{i}-role": m.role,
+            }
+        )
+    return data, rows
+
+
+def test_member_of_b_cannot_promote_self_to_admin_of_b_via_a_pages(client, world):
+    """admin_a joins B as a plain member, then tries every way through A's pages."""
+    attacker, org_a, org_b = world["users"]["admin_a"], world["orgs"]["A"], world["orgs"]["B"]
+    mine_in_b = join(attacker, org_b, "member")
+    colleague = Membership.objects.get(user=world["users"]["member_a"], organization=org_a)
+    client.force_login(attacker)
+
+    # Their own membership of B: visible (it is theirs), never changeable.
+    response = client.post(_admin_url(mine_in_b), {"role": "admin"})
+    assert response.status_code == 403
+    # A colleague's membership of A, moved to B, given to themselves, made admin.
+    client.post(
+        _admin_url(colleague),
+        {"organization": org_b.pk, "user": attacker.pk, "role": "member"},
+    )
+    colleague.refresh_from_db()
+    assert (colleague.organization, colleague.user) == (org_a, world["users"]["member_a"])
+    # A new membership of B through the Membership add page.
+    page = client.post(
+        reverse("admin:accounts_membership_add"),
+        {"organization": org_b.pk, "invite": attacker.username, "role": "admin"},
+    )
+    assert page.status_code == 200 and "Select a valid choice" in page.content.decode()
+    # The B membership smuggled into A's membership inline.
+    data, rows = _inline_rows(org_a)
+    n = len(rows)
+    data.update(
+        {
+            "memberships-TOTAL_FORMS": str(n + 1),
+            "memberships-INITIAL_FORMS": str(n + 1),
+            f"memberships-{n}-id": str(mine_in_b.pk),
+            f"memberships-{n}-organization": str(org_b.pk),
+            f"memberships-{n}-role": "admin",
+        }
+    )
+    response = client.post(_admin_url(org_a), {**_org_form(org_a), **data})
+    assert response.status_code in (200, 302)
+    mine_in_b.refresh_from_db()
+    assert mine_in_b.role == "member" and mine_in_b.organization == org_b
+
+
+def test_admin_of_a_cannot_rename_b_or_switch_off_its_approval_policy(client, world):
+    attacker, org_a, org_b = world["users"]["admin_a"], world["orgs"]["A"], world["orgs"]["B"]
+    join(attacker, org_b, "member")
+    Organization.objects.filter(pk=org_b.pk).update(approval_required=True)
+    org_b.refresh_from_db()
+    client.force_login(attacker)
+
+    response = client.post(_admin_url(org_b), _org_form(org_b, name="Taken"))
+    del_response = client.post(_admin_url(org_b, "delete"), {"post": "yes"})
+    assert _refused(response) and _refused(del_response)
+    org_b.refresh_from_db()
+    assert (org_b.name, org_b.approval_required) == ("Org B", True)
+    # Their own org: name and policy yes, plan and slug no.
+    response = client.post(
+        _admin_url(org_a), _org_form(org_a, name="A renamed", plan="free", slug="stolen")
+    )
+    assert response.status_code == 302
+    org_a.refresh_from_db()
+    assert org_a.name == "A renamed" and org_a.plan == "pro" and org_a.slug != "stolen"
+
+
+def test_admin_of_a_cannot_take_b_channels(client, world, mailoutbox):
+    attacker, org_a = world["users"]["admin_a"], world["orgs"]["A"]
+    join(attacker, world["orgs"]["B"], "member")
+    theirs = world["delivery.deliverychannel"]["B"]
+    before = snapshot(theirs)
+    client.force_login(attacker)
+
+    response = client.post(
+        _admin_url(theirs),
+        {"organization": org_a.pk, "owner": attacker.pk, "kind": "email", "name": "Mine now"},
+    )
+    assert _refused(response)  # visible to no one but B's admins
+    client.post(
+        reverse("admin:delivery_deliverychannel_changelist"),
+        {"action": "send_test", "_selected_action": [theirs.pk]},
+    )
+    assert snapshot(theirs) == before and mailoutbox == []
+    # Nor through an automation of A.
+    page = client.post(
+        _admin_url(world["automations.automation"]["A_admin"]),
+        {
+            **_automation_form(world["automations.automation"]["A_admin"]),
+            "delivery_channels": [theirs.pk],
+        },
+    )
+    assert page.status_code == 200 and "Select a valid choice" in page.content.decode()
+
+
+def test_membership_inline_cannot_move_another_orgs_admin_into_own_org(client, world):
+    admin_a, org_a, boss_b = world["users"]["admin_a"], world["orgs"]["A"], world["boss_b"]
+    client.force_login(admin_a)
+    data, rows = _inline_rows(org_a)
+    # Existing rows: point each at B's admin.
+    for i in range(len(rows)):
+        data[f"memberships-{i}-user"] = str(boss_b.pk)
+    response = client.post(_admin_url(org_a), {**_org_form(org_a), **data})
+    assert response.status_code == 302
+    assert sorted(org_a.memberships.values_list("pk", "user_id")) == sorted(
+        (m.pk, m.user_id) for m in rows
+    )
+    # A new row naming B's admin, by username and by email: the same refusal as a stranger's.
+    for name in (boss_b.username, boss_b.email, "nobody-at-all"):
+        data, rows = _inline_rows(org_a)
+        n = len(rows)
+        data.update(
+            {
+                "memberships-TOTAL_FORMS": str(n + 1),
+                f"memberships-{n}-invite": name,
+                f"memberships-{n}-role": "admin",
+            }
+        )
+        page = client.post(_admin_url(org_a), {**_org_form(org_a), **data})
+        assert page.status_code == 200
+        assert "No user you can invite" in page.content.decode()
+    assert not boss_b.memberships.filter(organization=org_a).exists()
+    # Someone in no org is invited; the last admin cannot step down.
+    newcomer = UserFactory(username="newcomer", email="new@example.test")
+    data, rows = _inline_rows(org_a)
+    n = len(rows)
+    data.update(
+        {
+            "memberships-TOTAL_FORMS": str(n + 1),
+            f"memberships-{n}-invite": "NEW@example.test",
+            f"memberships-{n}-role": "member",
+        }
+    )
+    assert client.post(_admin_url(org_a), {**_org_form(org_a), **data}).status_code == 302
+    assert newcomer.memberships.get().organization == org_a
+    data, rows = _inline_rows(org_a)
+    me = next(i for i, m in enumerate(rows) if m.user_id == admin_a.pk)
+    data[f"memberships-{me}-role"] = "member"
+    page = client.post(_admin_url(org_a), {**_org_form(org_a), **data})
+    assert page.status_code == 200 and "last admin" in page.content.decode()
+    assert Membership.objects.get(user=admin_a, organization=org_a).role == "admin"
+
+
+def test_membership_admin_keeps_the_last_admin_and_other_orgs_out(client, world):
+    admin_a, org_a = world["users"]["admin_a"], world["orgs"]["A"]
+    mine = Membership.objects.get(user=admin_a, organization=org_a)
+    client.force_login(admin_a)
+    response = client.post(_admin_url(mine, "delete"), {"post": "yes"})
+    assert response.status_code == 302  # back to the page, with the reason
+    response = client.post(
+        reverse("admin:accounts_membership_changelist"),
+        {"action": "delete_selected", "_selected_action": [mine.pk], "post": "yes"},
+    )
+    assert Membership.objects.filter(pk=mine.pk).exists()
+    page = client.post(_admin_url(mine), {"role": "member"})
+    assert page.status_code == 200 and "last admin" in page.content.decode()
+    mine.refresh_from_db()
+    assert mine.role == "admin"
+    # B's memberships are out of reach, whatever the id.
+    theirs = Membership.objects.get(user=world["boss_b"])
+    assert _refused(client.post(_admin_url(theirs), {"role": "member"}))
+    assert _refused(client.post(_admin_url(theirs, "delete"), {"post": "yes"}))
+    theirs.refresh_from_db()
+    assert theirs.role == "admin"
+
+
+def test_recruiter_cannot_edit_the_admins_email_channel_or_send_its_test(client, world, mailoutbox):
+    recruiter = world["users"]["member_a"]
+    admins_channel = world["delivery.deliverychannel"]["A_admin"]
+    own_channel = world["delivery.deliverychannel"]["A_member"]
+    before = snapshot(admins_channel)
+    client.force_login(recruiter)
+
+    response = client.post(
+        _admin_url(admins_channel), {"name": "Mine", "owner": recruiter.pk, "kind": "email"}
+    )
+    assert _refused(response)
+    client.post(
+        reverse("admin:delivery_deliverychannel_changelist"),
+        {"action": "send_test", "_selected_action": [admins_channel.pk]},
+    )
+    assert snapshot(admins_channel) == before and mailoutbox == []
+    # The one rule, whatever the surface.
+    from django.core.exceptions import PermissionDenied
+
+    from delivery.services import channel_send_test
+
+    with pytest.raises(PermissionDenied):
+        channel_send_test(channel=admins_channel, by=recruiter)
+    assert mailoutbox == []
+    # Their own channel: renamed through the service; org, owner and kind stay.
+    response = client.post(
+        _admin_url(own_channel),
+        {"name": "Renamed", "owner": world["users"]["admin_a"].pk, "kind": "webhook"},
+    )
+    assert response.status_code == 302
+    own_channel.refresh_from_db()
+    assert (own_channel.name, own_channel.owner, own_channel.kind) == (
+        "Renamed",
+        recruiter,
+        "email",
+    )
+    client.post(
+        reverse("admin:delivery_deliverychannel_changelist"),
+        {"action": "send_test", "_selected_action": [own_channel.pk]},
+    )
+    assert [m.to for m in mailoutbox] == [["A_member@example.test"]]
+
+
+def test_view_only_user_cannot_run_disable_tasks_on_an_automations_periodic_task(client, world):
+    viewer = world["users"]["admin_a"]  # holds django_celery_beat view through "Org admins"
+    assert viewer.has_perm("django_celery_beat.view_periodictask")
+    task = world["automations.automation"]["A_admin"].periodic_task
+    url = reverse("admin:django_celery_beat_periodictask_changelist")
+    client.force_login(viewer)
+    for action in ("disable_tasks", "toggle_tasks", "run_tasks"):
+        response = client.post(url, {"action": action, "_selected_action": [task.pk]})
+        assert response.status_code == 403
+    task.refresh_from_db()
+    assert task.enabled
+    # Even a superuser's actions leave an automation's own record alone (the system's are theirs).
+    system = world["django_celery_beat.periodictask"]["system"]
+    client.force_login(world["users"]["superuser"])
+    client.post(url, {"action": "disable_tasks", "_selected_action": [task.pk, system.pk]})
+    task.refresh_from_db()
+    system.refresh_from_db()
+    assert task.enabled and system.enabled
+    client.post(url, {"action": "disable_tasks", "_selected_action": [system.pk]})
+    system.refresh_from_db()
+    assert not system.enabled
+    assert client.get(_admin_url(task)).status_code == 200  # read-only, with its automation
+    assert _refused(client.post(_admin_url(task, "delete"), {"post": "yes"}))
+
+
+def test_crontab_schedule_pages_do_not_show_other_orgs_task_names(client, world):
+    b_auto = world["automations.automation"]["B"]
+    crontab = b_auto.periodic_task.crontab
+    client.force_login(world["users"]["admin_a"])
+    for url in (
+        reverse("admin:django_celery_beat_crontabschedule_changelist"),
+        _admin_url(crontab),
+        reverse("admin:django_celery_beat_periodictask_changelist"),
+        reverse("admin:index"),
+    ):
+        page = client.get(url)
+        assert b_auto.periodic_task.name not in page.content.decode()
+        assert page.status_code in (200, 403)
+        if url != reverse("admin:index"):
+            assert page.status_code == 403
+
+
+def _automation_form(auto, **overrides):
+    data = {
+        "name": auto.name,
+        "skill": auto.skill_id,
+        "params": json.dumps(auto.params),
+        "trigger_type": auto.trigger_type,
+        "cron_expression": auto.cron_expression,
+        "time_zone": auto.time_zone,
+        "event_type": auto.event_type,
+        "event_filter": json.dumps(auto.event_filter),
+        "offset_minutes": "",
+        "poll_interval_seconds": "",
+        "delivery_channels": [c.pk for c in auto.delivery_channels.all()],
+        "catch_up": auto.catch_up,
+        "retry_limit": str(auto.retry_limit),
+        "runs-TOTAL_FORMS": "0",
+        "runs-INITIAL_FORMS": "0",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_admin_form_the_service_refuses_answers_200_with_the_error_beside_the_field(client, world):
+    org_a = world["orgs"]["A"]
+    Organization.objects.filter(pk=org_a.pk).update(plan="free")
+    auto = world["automations.automation"]["A_admin"]
+    before = snapshot(auto)
+    client.force_login(world["users"]["admin_a"])
+    page = client.post(_admin_url(auto), _automation_form(auto, cron_expression="0 * * * *"))
+    assert page.status_code == 200
+    errors = page.context["adminform"].form.errors
+    assert "at most once a day" in str(errors)  # the plan's rule (about the whole schedule)
+    assert snapshot(auto) == before
+    page = client.post(_admin_url(auto), _automation_form(auto, cron_expression="0 9 * *"))
+    assert page.status_code == 200
+    assert "5 fields" in " ".join(page.context["adminform"].form.errors["cron_expression"])
+    assert snapshot(auto) == before
+    # The same on the add page, and a channel the service refuses lands on its own field.
+    page = client.post(
+        reverse("admin:automations_automation_add"),
+        {
+            **_automation_form(auto, name="New one", cron_expression="*/5 * * * *"),
+            "organization": org_a.pk,
+            "owner": world["users"]["admin_a"].pk,
+        },
+    )
+    assert page.status_code == 200
+    assert "at most once a day" in str(page.context["adminform"].form.errors)
+    assert not Automation.objects.filter(name="New one").exists()
+
+
+def test_run_now_checks_who_asks(client, world):
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from automations.services import automation_run_now
+
+    admins_auto = world["automations.automation"]["A_admin"]
+    client.force_login(world["users"]["member_a"])  # sees the automation list, not this row
+    client.post(
+        reverse("admin:automations_automation_changelist"),
+        {"action": "run_now", "_selected_action": [admins_auto.pk]},
+    )
+    assert admins_auto.runs.count() == 1  # only the fixture's run
+    with pytest.raises(PermissionDenied):
+        automation_run_now(automation=admins_auto, by=world["users"]["outsider"])
+    own = world["automations.automation"]["A_member"]
+    Automation.objects.filter(pk=own.pk).update(status=Automation.Status.PENDING_APPROVAL)
+    own.refresh_from_db()
+    with pytest.raises(ValidationError):
+        automation_run_now(automation=own, by=world["users"]["member_a"])
+    run = automation_run_now(automation=own, by=world["users"]["admin_a"])
+    assert (
+        run.triggered_by == "manual" and run.trigger_data["by_user"] == world["users"]["admin_a"].pk
+    )
