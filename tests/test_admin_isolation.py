@@ -34,7 +34,7 @@ from automations.management.commands.seed_demo import GROUP_PERMS
 from automations.management.commands.seed_demo import Command as SeedDemo
 from automations.models import Automation
 from delivery.models import Delivery, DeliveryChannel, Notification
-from tests.factories import OrganizationFactory, UserFactory, automation, skill
+from tests.factories import OrganizationFactory, automation, skill
 from webhooks.models import (
     AtsConnection,
     InboundEvent,
@@ -103,7 +103,10 @@ def groups() -> dict[str, Group]:
 
 
 def staff(username: str, group: Group | None = None, **fields):
-    user = UserFactory(username=username, is_staff=True, **fields)
+    # No password: the tests log in with force_login, and hashing one costs seconds per user.
+    user = User.objects.create(
+        username=username, email=f"{username}@example.test", is_staff=True, **fields
+    )
     if group is not None:
         user.groups.add(group)
     return user
@@ -589,7 +592,7 @@ def test_membership_inline_cannot_move_another_orgs_admin_into_own_org(client, w
         assert "No user you can invite" in page.content.decode()
     assert not boss_b.memberships.filter(organization=org_a).exists()
     # Someone in no org is invited; the last admin cannot step down.
-    newcomer = UserFactory(username="newcomer", email="new@example.test")
+    newcomer = User.objects.create(username="newcomer", email="new@example.test")
     data, rows = _inline_rows(org_a)
     n = len(rows)
     data.update(
