@@ -753,6 +753,11 @@ def test_admin_form_the_service_refuses_answers_200_with_the_error_beside_the_fi
     errors = page.context["adminform"].form.errors
     assert "at most once a day" in str(errors)  # the plan's rule (about the whole schedule)
     assert snapshot(auto) == before
+    # Only the service knows these (the form takes any integer, any text): beside the field.
+    page = client.post(_admin_url(auto), _automation_form(auto, event_filter="[1]"))
+    assert page.status_code == 200
+    assert "JSON object" in " ".join(page.context["adminform"].form.errors["event_filter"])
+    assert snapshot(auto) == before
     page = client.post(_admin_url(auto), _automation_form(auto, cron_expression="0 9 * *"))
     assert page.status_code == 200
     assert "5 fields" in " ".join(page.context["adminform"].form.errors["cron_expression"])
