@@ -1,17 +1,96 @@
-from django.contrib import admin
+"""Organizations and memberships in the admin. Memberships change only through
+`accounts.membership_services` (see its docstring for who may invite whom); users and groups
+are operators' business (superusers only)."""
 
-from accounts.admin_scoping import OrgScopedAdmin
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+
+from accounts import membership_services
+from accounts.admin_scoping import OrgScopedAdmin, superuser_only
 from accounts.models import Membership, Organization
+from accounts.selectors import is_org_admin
+
+INVITE_LABEL = "User (exact username or email)"
+
+
+class MembershipForm(forms.ModelForm):
+    """A new membership names its user by exact username or email, checked against the
+    invite rule; an existing one changes only its role."""
+
+    invite = forms.CharField(label=INVITE_LABEL, required=False, max_length=254)
+
+    # Set per request by the admin that builds the form class.
+    request = None
+
+    class Meta:
+        model = Membership
+        fields = ["role"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["invite"].disabled = True
+
+    def _org(self) -> Organization | None:
+        org = self.cleaned_data.get("organization")
+        if org is None:
+            org = getattr(self.instance, "organization", None)
+        return org
+
+    def clean(self):
+        data = super().clean()
+        self.invited_user = None
+        if self.instance.pk:
+            return data
+        try:
+            self.invited_user = membership_services.invitable_user_find(
+                by=self.request.user, org=self._org(), identifier=data.get("invite", "")
+            )
+        except ValidationError as exc:
+            self.add_error("invite", exc.message_dict["user"])
+        return data
+
+
+def _form_for(request, form_class):
+    return type(form_class.__name__, (form_class,), {"request": request})
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    form = MembershipForm
     extra = 0
-    autocomplete_fields = ["user"]
+    fields = ["user", "invite", "role"]
+    readonly_fields = ["user"]  # an existing membership is never moved to another user
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs["form"] = _form_for(request, self.form)
+        return super().get_formset(request, obj, **kwargs)
+
+    def _administers(self, request, obj) -> bool:
+        user = request.user
+        return user.is_superuser or (obj is not None and is_org_admin(user=user, org=obj))
+
+    def has_add_permission(self, request, obj):
+        return super().has_add_permission(request, obj) and self._administers(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._administers(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._administers(request, obj)
 
 
 @admin.register(Organization)
 class OrganizationAdmin(OrgScopedAdmin):
+    """Admins of an org change its name, time zone and approval policy; the plan and slug,
+    and making or deleting orgs, are superusers' business."""
+
     org_field = "pk"
     list_display = ["name", "slug", "plan", "time_zone", "approval_required"]
     search_fields = ["name", "slug"]
@@ -21,8 +100,90 @@ class OrganizationAdmin(OrgScopedAdmin):
         # The plan is billing's business, not an org admin's.
         return [] if request.user.is_superuser else ["plan", "slug"]
 
+    def has_add_permission(self, request):
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        org, by = form.instance, request.user
+        deleted = [f for f in formset.initial_forms if f in formset.deleted_forms]
+        changed = [
+            f
+            for f in formset.initial_forms
+            if f not in formset.deleted_forms and "role" in f.changed_data
+        ]
+        # New admins and promotions first, so "make someone else admin, then step down"
+        # works in one save; removals last.
+        # What Django's change message reads (it expects formset.save() to have set them).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for f in formset.extra_forms:
+            if f.has_changed() and f not in formset.deleted_forms:
+                formset.new_objects.append(
+                    membership_services.membership_invite(
+                        org=org,
+                        identifier=f.cleaned_data["invite"],
+                        role=f.cleaned_data["role"],
+                        by=by,
+                    )
+                )
+        changed.sort(key=lambda f: f.cleaned_data["role"] != Membership.Role.ADMIN)
+        for f in changed:
+            saved = membership_services.membership_set_role(
+                membership=f.instance, role=f.cleaned_data["role"], by=by
+            )
+            formset.changed_objects.append((saved, ["role"]))
+        for f in deleted:
+            membership_services.membership_remove(membership=f.instance, by=by)
+            formset.deleted_objects.append(f.instance)
+
 
 @admin.register(Membership)
 class MembershipAdmin(OrgScopedAdmin):
+    """Memberships of the orgs one administers; a member sees only their own, read-only."""
+
+    form = MembershipForm
+    owner_field = "user"
     list_display = ["user", "organization", "role"]
     list_filter = ["role"]
+
+    def get_fields(self, request, obj=None):
+        return ["user", "organization", "role"] if obj else ["organization", "invite", "role"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "organization"] if obj else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        return _form_for(request, super().get_form(request, obj, change=change, **kwargs))
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            membership_services.membership_set_role(
+                membership=obj, role=form.cleaned_data["role"], by=request.user
+            )
+            return
+        saved = membership_services.membership_invite(
+            org=form.cleaned_data["organization"],
+            identifier=form.cleaned_data["invite"],
+            role=form.cleaned_data["role"],
+            by=request.user,
+        )
+        obj.pk, obj.user, obj.organization = saved.pk, saved.user, saved.organization
+
+    def delete_model(self, request, obj):
+        membership_services.membership_remove(membership=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset:
+            membership_services.membership_remove(membership=membership, by=request.user)
+
+
+# Accounts and groups are operators' business: an org admin holding a stray "change user"
+# permission could otherwise make themselves a superuser.
+for _model, _admin_class in ((get_user_model(), UserAdmin), (Group, GroupAdmin)):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(_model, superuser_only(_admin_class))

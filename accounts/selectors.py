@@ -1,3 +1,6 @@
+"""Which organizations a user belongs to and which they administer: the one rule every
+surface (admin, dashboard, API) scopes by."""
+
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -8,15 +11,25 @@ from accounts.models import Membership, Organization
 
 
 def organizations_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Organization]:
-    if not user.is_authenticated:
+    """The orgs the user is a member of, in any role."""
+    if not user.is_authenticated or not user.is_active:
         return Organization.objects.none()
     return Organization.objects.filter(memberships__user=user)
 
 
-def admin_organizations_for_user(*, user: AbstractBaseUser) -> QuerySet[Organization]:
+def admin_organizations_for_user(
+    *, user: AbstractBaseUser | AnonymousUser
+) -> QuerySet[Organization]:
+    """The orgs where the user is an ADMIN: the only ones whose data they may change."""
+    if not user.is_authenticated or not user.is_active:
+        return Organization.objects.none()
     return Organization.objects.filter(
         memberships__user=user, memberships__role=Membership.Role.ADMIN
     )
+
+
+def is_org_admin(*, user: AbstractBaseUser | AnonymousUser, org: Organization) -> bool:
+    return admin_organizations_for_user(user=user).filter(pk=org.pk).exists()
 
 
 def membership_get(*, user: AbstractBaseUser, org: Organization) -> Membership | None:
@@ -29,3 +42,11 @@ def membership_require(*, user: AbstractBaseUser, org: Organization) -> Membersh
     if membership is None:
         raise PermissionDenied(f"You are not a member of {org.name}.")
     return membership
+
+
+def org_admin_require(*, user: AbstractBaseUser, org: Organization) -> None:
+    """PermissionDenied unless the user administers the org (superusers do: they operate it)."""
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return
+    if not is_org_admin(user=user, org=org):
+        raise PermissionDenied(f"Only an admin of {org.name} can do this.")

@@ -3,24 +3,28 @@ admin refuses exactly what the dashboard and API refuse, with the same messages.
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django_celery_beat.admin import PeriodicTaskAdmin
-from django_celery_beat.models import PeriodicTask
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
 
-from accounts import plans
-from accounts.admin_scoping import OrgScopedAdmin
+from accounts.admin_scoping import OrgScopedAdmin, superuser_only
 from automations import cron, services
-from automations.firing import manual_key, run_fire
 from automations.models import Automation, AutomationRun
 from automations.schedule_records import FIRE_TASK
-from automations.validation import check_plan_frequency, clean_params, clean_schedule
 
 FORM_FIELDS = [
     "name",
@@ -42,38 +46,12 @@ FORM_FIELDS = [
 
 
 class AutomationForm(forms.ModelForm):
+    """The fields only: every rule is the service's (see `save_model`); a refusal comes back
+    beside its field through the admin base class."""
+
     class Meta:
         model = Automation
         fields = FORM_FIELDS
-
-    def clean(self):
-        data = super().clean()
-        org, skill = data.get("organization"), data.get("skill")
-        if self.errors or org is None or skill is None:
-            return data
-        schedule = clean_schedule(
-            trigger_type=data.get("trigger_type", ""),
-            cron_expression=data.get("cron_expression", ""),
-            time_zone=data.get("time_zone") or org.time_zone,
-            poll_interval_seconds=data.get("poll_interval_seconds"),
-            event_type=data.get("event_type", ""),
-            offset_minutes=data.get("offset_minutes"),
-        )
-        check_plan_frequency(org=org, schedule=schedule)
-        clean_params(skill=skill, params=data.get("params"))
-        for channel in data.get("delivery_channels") or []:
-            if channel.organization_id != org.pk:
-                raise ValidationError(
-                    {"delivery_channels": f"The channel {channel.name!r} is not in {org.name}."}
-                )
-        if self.instance.pk is None and not org.approval_required:
-            plans.check_active_automation_count(
-                org=org,
-                active_now=Automation.objects.filter(
-                    organization=org, status=Automation.Status.ACTIVE
-                ).count(),
-            )
-        return data
 
 
 class RunInline(admin.TabularInline):
@@ -117,6 +95,9 @@ class AutomationAdmin(OrgScopedAdmin):
     ]
     actions = ["pause", "resume", "approve", "run_now"]
     inlines = [RunInline]
+    owner_field = "owner"  # members see their own automations, read-only (the dashboard edits)
+    fixed_after_creation = ("organization", "owner")
+    service_field_map = {"channels": "delivery_channels"}
 
     def get_fields(self, request, obj=None):
         return FORM_FIELDS + (self.readonly_fields if obj else [])
@@ -135,17 +116,28 @@ class AutomationAdmin(OrgScopedAdmin):
     def next_run_local(self, obj: Automation) -> str:
         if not obj.next_run_at:
             return "-"
-        return obj.next_run_at.astimezone(ZoneInfo(obj.time_zone)).strftime("%a %d %b %H:%M %Z")
+        try:
+            tz = ZoneInfo(obj.time_zone)
+        except (ValueError, ZoneInfoNotFoundError):
+            return obj.next_run_at.isoformat()
+        return obj.next_run_at.astimezone(tz).strftime("%a %d %b %H:%M %Z")
 
     @admin.display(description="Schedule")
     def schedule_preview(self, obj: Automation):
-        if obj.trigger_type != Automation.TriggerType.CRON:
+        # The saved schedule: on a refused form `obj` holds the values the user typed, which
+        # may not be a schedule at all.
+        obj = Automation.objects.filter(pk=obj.pk).first() if obj.pk else obj
+        if obj is None or obj.trigger_type != Automation.TriggerType.CRON:
             return "-"
-        tz = ZoneInfo(obj.time_zone)
-        times = cron.fires(obj.cron_expression, obj.time_zone, timezone.now(), 5)
+        try:
+            tz = ZoneInfo(obj.time_zone)
+            times = cron.fires(obj.cron_expression, obj.time_zone, timezone.now(), 5)
+            described = cron.describe(obj.cron_expression)
+        except (ValueError, ZoneInfoNotFoundError):
+            return "-"
         return format_html(
             "{}<br>Next: {}",
-            cron.describe(obj.cron_expression),
+            described,
             format_html_join(
                 ", ", "{}", ((t.astimezone(tz).strftime("%a %d %b %H:%M %Z"),) for t in times)
             ),
@@ -153,6 +145,7 @@ class AutomationAdmin(OrgScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
+        self.check_may_save(request, obj)
         if change:
             changes = {f: data[f] for f in form.changed_data if f in services.EDITABLE}
             if "delivery_channels" in form.changed_data:
@@ -189,7 +182,7 @@ class AutomationAdmin(OrgScopedAdmin):
         if ok:
             self.message_user(request, f"{ok} automation(s) {done}.", messages.SUCCESS)
 
-    @admin.action(description="Pause selected automations")
+    @admin.action(description="Pause selected automations", permissions=["change"])
     def pause(self, request, queryset):
         self._each(
             request,
@@ -198,7 +191,7 @@ class AutomationAdmin(OrgScopedAdmin):
             "paused",
         )
 
-    @admin.action(description="Resume selected automations")
+    @admin.action(description="Resume selected automations", permissions=["change"])
     def resume(self, request, queryset):
         self._each(
             request,
@@ -207,7 +200,7 @@ class AutomationAdmin(OrgScopedAdmin):
             "resumed",
         )
 
-    @admin.action(description="Approve selected automations")
+    @admin.action(description="Approve selected automations", permissions=["change"])
     def approve(self, request, queryset):
         self._each(
             request,
@@ -216,17 +209,12 @@ class AutomationAdmin(OrgScopedAdmin):
             "approved",
         )
 
-    @admin.action(description="Run selected automations now")
+    @admin.action(description="Run selected automations now", permissions=["change"])
     def run_now(self, request, queryset):
         self._each(
             request,
             queryset,
-            lambda a: run_fire(
-                automation=a,
-                key=manual_key(),
-                triggered_by=AutomationRun.TriggeredBy.MANUAL,
-                trigger_data={"by_user": request.user.pk},
-            ),
+            lambda a: services.automation_run_now(automation=a, by=request.user),
             "queued to run now",
         )
 
@@ -245,6 +233,7 @@ class AutomationRunAdmin(OrgScopedAdmin):
     list_filter = ["status", "triggered_by"]
     list_select_related = ["automation"]
     date_hierarchy = "scheduled_for"
+    owner_field = "automation__owner"
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in AutomationRun._meta.fields]
@@ -256,9 +245,11 @@ class AutomationRunAdmin(OrgScopedAdmin):
         return False
 
 
-class AutomationPeriodicTaskAdmin(PeriodicTaskAdmin):
-    """django-celery-beat's admin, with automations' records read-only and linked to their
-    automation: they are changed only through the automation."""
+class AutomationPeriodicTaskAdmin(superuser_only(PeriodicTaskAdmin)):
+    """django-celery-beat's admin, for superusers only (its records carry every org's task
+    names and automation ids). An automation's own record is read-only here, linked to its
+    automation, and no action touches it: it changes only through the automation's services,
+    so it never says "off" while the automation says active."""
 
     list_display = [*PeriodicTaskAdmin.list_display, "owning_automation"]
 
@@ -270,23 +261,22 @@ class AutomationPeriodicTaskAdmin(PeriodicTaskAdmin):
         url = reverse("admin:automations_automation_change", args=[automation.pk])
         return format_html('<a href="{}">{}</a>', url, automation.name)
 
-    def get_readonly_fields(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj=None):
         if obj is not None and obj.task == FIRE_TASK:
-            return [f.name for f in PeriodicTask._meta.fields] + ["owning_automation"]
-        return super().get_readonly_fields(request, obj)
+            return False
+        return super().has_change_permission(request, obj)
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj=None):
         if obj is not None and obj.task == FIRE_TASK:
             return False
         return super().has_delete_permission(request, obj)
 
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if request.user.is_superuser:
-            return qs
-        # Org admins see their own automations' records only.
-        return qs.filter(automation__organization__memberships__user=request.user)
-
 
 admin.site.unregister(PeriodicTask)
 admin.site.register(PeriodicTask, AutomationPeriodicTaskAdmin)
+
+# The schedule records behind every PeriodicTask: superusers only, like the tasks.
+for _model in (CrontabSchedule, IntervalSchedule, ClockedSchedule, SolarSchedule):
+    _stock = type(admin.site._registry[_model])
+    admin.site.unregister(_model)
+    admin.site.register(_model, superuser_only(_stock))

@@ -1,10 +1,10 @@
 from urllib.parse import urlsplit
 
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.core.exceptions import PermissionDenied
 
 from accounts.admin_scoping import OrgScopedAdmin
-from accounts.selectors import admin_organizations_for_user
+from delivery.channel_services import channel_update
 from delivery.models import Delivery, DeliveryAttempt, DeliveryChannel, Notification
 from delivery.services import channel_send_test
 
@@ -27,13 +27,8 @@ class NotificationAdmin(OrgScopedAdmin):
         "created_at",
     ]
     fields = [*readonly_fields, "read_at"]
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if request.user.is_superuser:
-            return qs
-        admin_orgs = admin_organizations_for_user(user=request.user)
-        return qs.filter(Q(user=request.user) | Q(organization__in=admin_orgs))
+    owner_field = "user"
+    owner_may_change = True  # marking one's own item read
 
     def has_add_permission(self, request):
         return False
@@ -41,13 +36,25 @@ class NotificationAdmin(OrgScopedAdmin):
 
 @admin.register(DeliveryChannel)
 class DeliveryChannelAdmin(OrgScopedAdmin):
-    """Channels, without their secrets: the configuration is write-only here."""
+    """Channels, without their secrets. Where a channel lives, whose it is and its kind are
+    fixed; its name changes through `channel_update` and the test goes through
+    `channel_send_test`, each with the owner-or-org-admin rule every surface uses."""
 
     list_display = ["name", "kind", "owner", "organization", "status", "last_error_at"]
     list_filter = ["kind", "status"]
-    readonly_fields = ["status", "last_error", "last_error_at", "configured"]
-    fields = ["organization", "owner", "kind", "name", *readonly_fields]
+    readonly_fields = [
+        "organization",
+        "owner",
+        "kind",
+        "status",
+        "last_error",
+        "last_error_at",
+        "configured",
+    ]
+    fields = ["organization", "owner", "kind", "name", *readonly_fields[3:]]
     actions = ["send_test"]
+    owner_field = "owner"
+    owner_may_change = True  # the service lets owners rename and test their own channels
 
     @admin.display(description="Configuration")
     def configured(self, obj):
@@ -62,10 +69,19 @@ class DeliveryChannelAdmin(OrgScopedAdmin):
     def has_add_permission(self, request):
         return False  # channels are made in the dashboard or API, where secrets are shown once
 
-    @admin.action(description="Send a test message")
+    def save_model(self, request, obj, form, change):
+        if not change:  # never: there is no add page
+            raise PermissionDenied
+        channel_update(
+            channel=DeliveryChannel.objects.get(pk=obj.pk),
+            by=request.user,
+            name=form.cleaned_data["name"] if "name" in form.changed_data else None,
+        )
+
+    @admin.action(description="Send a test message", permissions=["change"])
     def send_test(self, request, queryset):
         for channel in queryset:
-            outcome = channel_send_test(channel=channel)
+            outcome = channel_send_test(channel=channel, by=request.user)
             if outcome["ok"]:
                 self.message_user(request, f"{channel.name}: {outcome['detail']}", messages.SUCCESS)
             else:
@@ -84,6 +100,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 @admin.register(Delivery)
 class DeliveryAdmin(OrgScopedAdmin):
     org_field = "channel__organization"
+    owner_field = "channel__owner"
     list_display = ["run", "channel", "status", "attempts", "permanent", "sent_at"]
     list_filter = ["status", "permanent"]
     inlines = [DeliveryAttemptInline]
@@ -93,3 +110,6 @@ class DeliveryAdmin(OrgScopedAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a record of what was sent: read-only for everyone

@@ -65,6 +65,17 @@ def channel_create(
     return channel, secret
 
 
+def channel_check_can_manage(*, channel: DeliveryChannel, by: AbstractBaseUser) -> None:
+    """The one rule for changing or using a channel from any surface: its owner (still a
+    member of its org) or an admin of its org; superusers operate everything. Else
+    PermissionDenied."""
+    if by.is_superuser and by.is_active:
+        return
+    membership = membership_require(user=by, org=channel.organization)
+    if channel.owner_id != by.pk and not membership.is_admin:
+        raise PermissionDenied("Only the channel's owner or an org admin can change or test it.")
+
+
 @transaction.atomic
 def channel_update(
     *,
@@ -73,9 +84,7 @@ def channel_update(
     name: str | None = None,
     config: dict | None = None,
 ) -> DeliveryChannel:
-    membership = membership_require(user=by, org=channel.organization)
-    if channel.owner_id != by.pk and not membership.is_admin:
-        raise PermissionDenied("Only the channel's owner or an org admin can change it.")
+    channel_check_can_manage(channel=channel, by=by)
     if name is not None:
         channel.name = name.strip()
     if config is not None:

@@ -10,10 +10,11 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from delivery.channel_services import default_inbox
+from delivery.channel_services import channel_check_can_manage, default_inbox
 from delivery.channels import email, in_app, slack, teams, webhook
 from delivery.errors import DeliveryError
 from delivery.formatting import run_url
@@ -164,9 +165,12 @@ def channel_mark_failing(*, channel: DeliveryChannel, error: str) -> None:
             notify_channel_failing(channel=channel, error=error)
 
 
-def channel_send_test(*, channel: DeliveryChannel) -> dict:
+def channel_send_test(*, channel: DeliveryChannel, by: AbstractBaseUser | None = None) -> dict:
     """Send a sample message through the channel now, with the same retries; the outcome
-    updates the channel's status."""
+    updates the channel's status. `by` is the user asking (the owner-or-admin rule of
+    `channel_check_can_manage`, PermissionDenied otherwise); None is the system."""
+    if by is not None:
+        channel_check_can_manage(channel=channel, by=by)
     message = OutgoingMessage(
         type="channel.test",
         message_id=f"msg_test_{channel.public_id.hex}_{int(time.time())}",

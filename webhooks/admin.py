@@ -41,6 +41,7 @@ class AtsConnectionAdmin(OrgScopedAdmin):
         "last_error_at",
     ]
     exclude = ["secrets", "stage_names"]  # secrets are set through the services, never shown
+    fixed_after_creation = ("organization", "provider")
 
     @admin.display(description="Webhook URL")
     def webhook_url(self, obj):
@@ -64,3 +65,6 @@ class InboundEventAdmin(OrgScopedAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a record of what arrived: read-only for everyone

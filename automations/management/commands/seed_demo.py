@@ -30,7 +30,7 @@ USERS = {
 GROUP_PERMS = {
     "Org admins": {
         "automations": ["view", "add", "change", "delete"],
-        "accounts": ["view", "change"],
+        "accounts": ["view", "add", "change", "delete"],  # scoped to their orgs by the admin
         "delivery": ["view", "change"],
         "skills": ["view"],
         "webhooks": ["view"],
