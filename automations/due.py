@@ -12,14 +12,14 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from automations.models import Automation, AutomationRun
-from automations.slots import SlotPlan, plan_slots, slot_key
+from automations.slots import SlotPlan, missed_key, plan_slots, slot_key
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def fire_batch(
                 continue
             runs.extend(_runs_for(automation, plan, now))
             stats.fired += len(plan.fire)
-            stats.missed += len(plan.missed)
+            stats.missed += plan.missed_count
         # One UPDATE per distinct new time (a herd has few), rather than a CASE per row.
         for new, ids in advanced.items():
             Automation.objects.filter(pk__in=ids).update(next_run_at=new)
@@ -136,23 +136,40 @@ def _runs_for(automation: Automation, plan, now: datetime) -> list[AutomationRun
         )
         for slot in plan.fire
     ]
-    note = f"Missed while the scheduler was not running; catch-up policy '{automation.catch_up}'."
-    runs.extend(
-        AutomationRun(
-            automation_id=automation.pk,
-            organization_id=automation.organization_id,
-            idempotency_key=slot_key(automation, slot),
-            triggered_by=triggered_by,
-            scheduled_for=slot,
-            status=AutomationRun.Status.SKIPPED,
-            error_code="missed",
-            error_message=note,
-            finished_at=now,
-            trigger_data={"slot": slot.isoformat()},
-        )
-        for slot in plan.missed
-    )
+    if plan.missed_count:
+        runs.append(_missed_summary(automation, plan, now, triggered_by))
     return runs
+
+
+def _missed_summary(automation: Automation, plan: SlotPlan, now: datetime, triggered_by: str):
+    """One `skipped` run for a whole spell of missed slots, however many."""
+    count, first, last = plan.missed_count, plan.missed_from, plan.missed_to
+    slots = "1 slot" if count == 1 else f"{count} slots"
+    span = _when(first) if first == last else f"from {_when(first)} to {_when(last)}"
+    ran = (
+        f"the newest due slot{'s' if len(plan.fire) > 1 else ''} ran instead"
+        if plan.fire
+        else "none ran"
+    )
+    return AutomationRun(
+        automation_id=automation.pk,
+        organization_id=automation.organization_id,
+        idempotency_key=missed_key(automation, first),
+        triggered_by=triggered_by,
+        scheduled_for=last,
+        status=AutomationRun.Status.SKIPPED,
+        error_code="missed",
+        error_message=f"{slots} missed {span} while the scheduler was not running; "
+        f"catch-up policy '{automation.catch_up}': {ran}.",
+        finished_at=now,
+        missed_count=count,
+        missed_from=first,
+        missed_to=last,
+    )
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def automations_fire_due(

@@ -10,12 +10,14 @@ import logging
 from datetime import datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from automations.models import Automation, AutomationRun
 from automations.services import automation_pause
+from automations.time_limit import RunTimeLimitExceeded, time_limit
 from delivery.notify import notify_automation_paused
 from delivery.services import deliver_result
 from skills.registry import implementation_for
@@ -72,6 +74,27 @@ def run_execute(*, run_id: int) -> str:
     run = AutomationRun.objects.select_related(
         "automation__skill", "automation__organization", "automation__owner"
     ).get(pk=run_id)
+    limit = settings.RUN_TIMEOUT_SECONDS
+    try:
+        # The same limit on every path (worker, command, any synchronous caller), so a run
+        # the reaper takes back (running past the limit plus a margin) is never still going.
+        with time_limit(limit):
+            return _execute(run, now)
+    except (RunTimeLimitExceeded, SoftTimeLimitExceeded):
+        if not connection.in_atomic_block:
+            # The limit may have interrupted a query; start afresh rather than reuse a
+            # connection left mid-command.
+            connection.close()
+        logger.warning("run %s: over the run time limit (%s s)", run.pk, limit)
+        outcome = _fail(
+            run, "timeout", f"The run took longer than the run time limit ({limit} s).", True
+        )
+        if outcome == "lost":  # the limit struck just after the outcome was recorded
+            return AutomationRun.objects.values_list("status", flat=True).get(pk=run.pk)
+        return outcome
+
+
+def _execute(run: AutomationRun, now: datetime) -> str:
     automation = run.automation
     if automation.status != Automation.Status.ACTIVE and run.triggered_by not in ALWAYS_RUN:
         return _finish(
@@ -87,7 +110,7 @@ def run_execute(*, run_id: int) -> str:
     except SkillError as exc:
         return _fail(run, exc.code, str(exc), retryable=exc.retryable)
     except SoftTimeLimitExceeded:
-        return _fail(run, "timeout", "The skill took longer than the run time limit.", True)
+        raise  # Celery's backstop limit: handled with the engine's own in run_execute
     except Exception as exc:
         logger.exception("run %s: skill %s raised", run.pk, automation.skill.slug)
         return _fail(run, "skill_crashed", f"{type(exc).__name__}: {exc}", retryable=True)

@@ -157,6 +157,20 @@ class AutomationRun(TimeStampedModel):
     deliveries = models.JSONField(default=list, blank=True, help_text="Outcome per channel.")
     error_code = models.CharField(max_length=60, blank=True)
     error_message = models.TextField(blank=True)
+    # Slots missed while the scheduler was not running are not one row each (a minute
+    # schedule down for a week would be 10,000): one `skipped` run with error code "missed"
+    # stands for a whole spell of them and carries these three fields.
+    missed_count = models.PositiveIntegerField(
+        default=0,
+        help_text="On a 'missed' summary run: how many schedule slots it stands for (none of "
+        "them ran; the catch-up policy decided which newer slots did).",
+    )
+    missed_from = models.DateTimeField(
+        null=True, blank=True, help_text="The oldest slot of the missed spell (UTC)."
+    )
+    missed_to = models.DateTimeField(
+        null=True, blank=True, help_text="The newest slot of the missed spell (UTC)."
+    )
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=10, decimal_places=6, default=0)

@@ -12,6 +12,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("skillomatic")
 
+# How far behind the engine's own run time limit Celery's limits strike (see _conf).
+BACKSTOP_SOFT_SECONDS = 15
+BACKSTOP_HARD_SECONDS = 30
+
 
 def _broker_settings() -> dict:
     # Above the longest run, so Redis never redelivers a message whose task is still running.
@@ -54,8 +58,12 @@ def _conf() -> dict:
         # the reaper takes back runs whose worker died mid-run.
         task_acks_late=True,
         worker_prefetch_multiplier=1,
-        task_soft_time_limit=settings.RUN_TIMEOUT_SECONDS - 30,
-        task_time_limit=settings.RUN_TIMEOUT_SECONDS,
+        # The engine stops a run at RUN_TIMEOUT_SECONDS itself (automations/time_limit.py), on
+        # every path; these are backstops just behind it, for a task stuck where the engine's
+        # alarm cannot reach. Both stay below the reaper's threshold (the limit + 60 s), so
+        # a run the reaper takes back has no worker still on it.
+        task_soft_time_limit=settings.RUN_TIMEOUT_SECONDS + BACKSTOP_SOFT_SECONDS,
+        task_time_limit=settings.RUN_TIMEOUT_SECONDS + BACKSTOP_HARD_SECONDS,
         # Publishing gives up quickly: a run that could not be sent stays pending and the
         # sweeper sends it later, so the scheduler is never stuck behind a dead broker.
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},

@@ -106,8 +106,15 @@ class Delivery(TimeStampedModel):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        # Recorded (and committed) just before a channel send, so that a worker that dies
+        # after the channel accepted the message leaves evidence of it.
+        ATTEMPTING = "attempting", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        # A send was interrupted after it started, to a channel that cannot tell a repeat
+        # from a new message (email, Slack, Teams): it may have been delivered, so it is
+        # reported and never sent again.
+        UNCERTAIN = "uncertain", "May have been delivered"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     run = models.ForeignKey(
@@ -121,6 +128,12 @@ class Delivery(TimeStampedModel):
     permanent = models.BooleanField(default=False, help_text="Failed for good; not retried.")
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    attempt_started_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the send now in progress began (status 'attempting'); a send that "
+        "never finished (the worker died) keeps it.",
+    )
 
     class Meta:
         constraints = [

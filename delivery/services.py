@@ -51,10 +51,32 @@ def run_message(*, run, automation, result, delivery: Delivery | None = None) ->
     )
 
 
+# Receivers that cannot tell a repeated message from a new one: a send interrupted after it
+# started may have arrived, so after such a crash it is reported as uncertain and never sent
+# again. Outbound webhooks carry the same webhook-id on every try (the receiver dedupes on
+# it) and the in-app inbox keeps one item per run and user, so those two are sent again.
+NOT_RESENT_AFTER_CRASH = {
+    DeliveryChannel.Kind.EMAIL,
+    DeliveryChannel.Kind.SLACK,
+    DeliveryChannel.Kind.TEAMS,
+}
+
+
+def _mark_attempting(delivery: Delivery, started_at) -> None:
+    # Its own short transaction (committed at once in the workers' autocommit mode): if the
+    # process dies while the channel is taking the message, this row is the evidence.
+    with transaction.atomic():
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=Delivery.Status.ATTEMPTING, attempt_started_at=started_at
+        )
+
+
 def _attempt(channel: DeliveryChannel, message: OutgoingMessage, delivery: Delivery | None):
     """One try: returns (detail, None) or (None, DeliveryError)."""
     started_at, started = timezone.now(), time.monotonic()
     detail, error = None, None
+    if delivery is not None:
+        _mark_attempting(delivery, started_at)
     try:
         sender = SENDERS.get(channel.kind)
         if sender is None:
@@ -68,16 +90,62 @@ def _attempt(channel: DeliveryChannel, message: OutgoingMessage, delivery: Deliv
         logger.exception("channel %s crashed", channel.pk)
         error = DeliveryError(f"{type(exc).__name__}: {exc}")
     if delivery is not None:
-        DeliveryAttempt.objects.create(
-            delivery=delivery,
-            started_at=started_at,
-            duration_ms=int((time.monotonic() - started) * 1000),
-            ok=error is None,
-            http_status=error.http_status if error else None,
-            error=str(error) if error else "",
-            permanent=bool(error and error.permanent),
-        )
+        with transaction.atomic():
+            DeliveryAttempt.objects.create(
+                delivery=delivery,
+                started_at=started_at,
+                duration_ms=int((time.monotonic() - started) * 1000),
+                ok=error is None,
+                http_status=error.http_status if error else None,
+                error=str(error) if error else "",
+                permanent=bool(error and error.permanent),
+            )
+            # The try is over and its outcome known: no longer 'attempting'.
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=Delivery.Status.SENT if error is None else Delivery.Status.FAILED,
+                attempt_started_at=None,
+            )
     return detail, error
+
+
+def _interrupted(delivery: Delivery, channel: DeliveryChannel) -> dict | None:
+    """A delivery left 'attempting' by a worker that died mid-send. Log the lost try; for a
+    channel that cannot dedupe, mark it uncertain and return its outcome (not sent again);
+    None means send it again."""
+    when = delivery.attempt_started_at or delivery.updated_at
+    stamp = when.strftime("%Y-%m-%d %H:%M:%S UTC")
+    resend = channel.kind not in NOT_RESENT_AFTER_CRASH
+    note = (
+        f"An attempt started at {stamp} was interrupted before its outcome was recorded "
+        "(the worker stopped); "
+        + (
+            "sent again (the receiver can tell a repeat)."
+            if resend
+            else "it may have been delivered, so it is not sent again (that could duplicate it)."
+        )
+    )
+    with transaction.atomic():
+        DeliveryAttempt.objects.create(
+            delivery=delivery, started_at=when, duration_ms=0, ok=False, error=note
+        )
+        if not resend:
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=Delivery.Status.UNCERTAIN, attempt_started_at=None, last_error=note
+            )
+    logger.warning("run %s: %s delivery interrupted: %s", delivery.run_id, channel.kind, note)
+    if resend:
+        return None
+    return _uncertain_outcome(delivery, channel, note)
+
+
+def _uncertain_outcome(delivery: Delivery, channel: DeliveryChannel, note: str) -> dict:
+    return {
+        "kind": channel.kind,
+        "channel": channel.name,
+        "status": "uncertain",
+        "detail": f"may have been delivered: {note}",
+        "attempts": delivery.attempt_log.count(),
+    }
 
 
 def send_with_retries(
@@ -114,6 +182,14 @@ def deliver_result(*, run, automation, result) -> list[dict]:
         if delivery.status == Delivery.Status.SENT:  # a retried run: already delivered here
             outcomes.append({**outcome, "status": "sent", "detail": "already delivered"})
             continue
+        if delivery.status == Delivery.Status.UNCERTAIN:  # decided on an earlier retry
+            outcomes.append(_uncertain_outcome(delivery, channel, delivery.last_error))
+            continue
+        if delivery.status == Delivery.Status.ATTEMPTING:
+            uncertain = _interrupted(delivery, channel)
+            if uncertain is not None:
+                outcomes.append(uncertain)
+                continue
         message = run_message(run=run, automation=automation, result=result, delivery=delivery)
         detail, error = send_with_retries(channel, message, delivery)
         attempts = delivery.attempt_log.count()

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import sys
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from automations.engine import run_execute, skill_run
 from automations.firing import manual_key, run_fire
 from automations.models import Automation, AutomationRun
+from automations.time_limit import RunTimeLimitExceeded, time_limit
 from skills.results import SkillError
 
 
@@ -31,10 +33,15 @@ class Command(BaseCommand):
             self.stderr.write(f"error: no automation {automation!r}")
             sys.exit(2)
         if dry_run:
+            limit = settings.RUN_TIMEOUT_SECONDS
             try:
-                result = skill_run(automation=found, trigger={}, now=timezone.now())
+                with time_limit(limit):  # the same limit as every run (see engine.run_execute)
+                    result = skill_run(automation=found, trigger={}, now=timezone.now())
             except SkillError as exc:
                 self.stderr.write(f"error: {exc}")
+                sys.exit(1)
+            except RunTimeLimitExceeded:
+                self.stderr.write(f"error: the skill took longer than the time limit ({limit} s)")
                 sys.exit(1)
             self.stdout.write(f"# {result.title}\n\n{result.body_markdown}")
             self.stderr.write(f"summary: {result.summary} (dry run: nothing delivered)")
