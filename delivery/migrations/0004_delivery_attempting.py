@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("delivery", "0002_delivery_channels"),
+        ("delivery", "0003_email_suppression"),
     ]
 
     operations = [
