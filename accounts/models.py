@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import uuid
 import zoneinfo
 
@@ -9,11 +10,39 @@ from django.db import models
 
 from config.models import TimeStampedModel
 
+# Names zoneinfo loads that are not real IANA zones: the host's own zone (differs per
+# machine), leap-second ("right/") and POSIX-rule copies, and tzdata's placeholder.
+_NOT_ZONES = {"localtime", "posixrules", "Factory"}
+_NOT_ZONE_PREFIXES = ("right/", "posix/")
+TIME_ZONE_MAX_LENGTH = 64  # the model fields' max_length
 
-def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+
+@functools.cache
+def _known_time_zones() -> frozenset[str]:
+    # available_timezones() walks the zone directories on every call: read it once.
+    return frozenset(
+        name
+        for name in zoneinfo.available_timezones()
+        if name not in _NOT_ZONES and not name.startswith(_NOT_ZONE_PREFIXES)
+    )
+
+
+def is_time_zone(value: object) -> bool:
+    """True for an IANA zone name we accept. Never opens a file named by the value (a long or
+    path-like name made ZoneInfo raise OSError)."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= TIME_ZONE_MAX_LENGTH
+        and value in _known_time_zones()
+    )
+
+
+def validate_time_zone(value: object) -> None:
+    """The one rule for time zones: the models and every service use it."""
+    if not is_time_zone(value):
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
         raise ValidationError(
-            f"{value!r} is not a known IANA time zone; use a name such as America/New_York.",
+            f"{shown} is not a known time zone; use an IANA name such as America/New_York.",
             code="unknown_time_zone",
         )
 

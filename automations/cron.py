@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
+from accounts.models import is_time_zone
+
 ALIASES = {
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
@@ -30,8 +32,29 @@ class CronError(ValueError):
     """A bad expression or time zone; the message says what is wrong."""
 
 
+# The Automation.cron_expression column's max_length.
+MAX_EXPRESSION_LENGTH = 120
+# Cron math runs only between these instants: Python's datetime ends at year 9999 (and starts
+# at year 1), and converting a time near either end to another zone, or stepping a schedule
+# past it, overflows. Nothing a schedule needs lies outside.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def normalize(expression: str) -> str:
     """Return the expression in canonical form, or raise CronError."""
+    if expression is not None and not isinstance(expression, str):
+        raise CronError("Enter the cron expression as text, e.g. '0 9 * * 1'.")
+    if expression and len(expression) > MAX_EXPRESSION_LENGTH:
+        raise CronError(
+            f"A cron expression has at most {MAX_EXPRESSION_LENGTH} characters; "
+            f"this one has {len(expression)}."
+        )
     expr = " ".join((expression or "").split())
     expr = ALIASES.get(expr.lower(), expr)
     if not expr:
@@ -40,22 +63,40 @@ def normalize(expression: str) -> str:
     if len(fields) != 5:
         raise CronError(
             f"A cron expression has 5 fields (minute hour day-of-month month day-of-week), "
-            f"but {expression!r} has {len(fields)}."
+            f"but {_shown(expression)} has {len(fields)}."
         )
     try:
         CronSim(expr, datetime(2000, 1, 1, tzinfo=UTC))
-    except CronSimError as exc:
-        raise CronError(f"{expression!r} is not a valid cron expression: {exc}.") from None
+    except (CronSimError, ValueError, OverflowError) as exc:
+        raise CronError(f"{_shown(expression)} is not a valid cron expression: {exc}.") from None
     return expr
 
 
 def zone(name: str) -> ZoneInfo:
+    """The zone, if it is one the models accept (accounts.models.is_time_zone: the same rule
+    everywhere), else CronError."""
+    if is_time_zone(name):
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+    raise CronError(
+        f"{_shown(name)} is not a known time zone; use an IANA name such as America/New_York."
+    )
+
+
+def check_instant(when: datetime) -> datetime:
+    """`when` in UTC, or CronError if it is outside the range cron math supports."""
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        when_utc = when.astimezone(UTC)
+    except (OverflowError, ValueError):
+        when_utc = None
+    if when_utc is None or not EARLIEST <= when_utc < LATEST:
         raise CronError(
-            f"{name!r} is not a known time zone; use an IANA name such as America/New_York."
-        ) from None
+            f"{when.isoformat()} is out of range: use a time between "
+            f"{EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}."
+        )
+    return when_utc
 
 
 def iter_fires(expression: str, time_zone: str, after: datetime) -> Iterator[datetime]:
@@ -65,13 +106,20 @@ def iter_fires(expression: str, time_zone: str, after: datetime) -> Iterator[dat
     (a fixed-time job's first occurrence, already past); such times are not fires here.
     """
     tz = zone(time_zone)
-    after_utc = after.astimezone(UTC)
+    after_utc = check_instant(after)
     try:
         sim = CronSim(expression, after_utc.astimezone(tz))
-    except CronSimError as exc:
+    except (CronSimError, ValueError, TypeError) as exc:
         raise CronError(str(exc)) from None
-    for local_time in sim:
+    while True:
+        try:
+            local_time = next(sim)
+        except (StopIteration, OverflowError):
+            # OverflowError: the next fire would lie past year 9999; there is none.
+            return
         fire = local_time.astimezone(UTC)
+        if fire >= LATEST:
+            return
         if fire > after_utc:
             after_utc = fire
             yield fire

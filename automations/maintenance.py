@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from automations.dispatch import runs_dispatch_due, runs_resend_stale
 from automations.engine import run_fail_attempt
-from automations.models import AutomationRun
+from automations.models import Automation, AutomationRun
+from config.batching import in_batches
 
 logger = logging.getLogger(__name__)
 
@@ -54,13 +55,85 @@ def runs_reap_stuck(
     return len(stuck)
 
 
-def runs_purge_expired(*, now: datetime | None = None) -> int:
-    """Drop summaries and trigger data (which can name candidates) of runs finished before
-    the retention period."""
+RUN_REMOVED = "Removed after the retention period."
+_KEEP_DELIVERY = ("kind", "channel", "status", "attempts", "permanent")
+_LAST_ERROR = "Last error:"
+
+
+def _redact_deliveries(deliveries) -> list:
+    """Per channel: kind, channel name, status, attempts; not the detail or error text (which
+    quote what the receiver answered). Marked, so the next purge skips the row."""
+    if not isinstance(deliveries, list):
+        return []
+    return [
+        {**{k: d[k] for k in _KEEP_DELIVERY if k in d}, "redacted": True}
+        for d in deliveries
+        if isinstance(d, dict)
+    ]
+
+
+def runs_purge_expired(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Drop what can name candidates from runs finished before the retention period: trigger
+    data (the canonical event), summaries, error messages and per-channel details. Kept: ids,
+    key, status, times, counts, the output hash, the error code.
+
+    Only finished runs: a run still pending (a relative run waiting for an interview weeks
+    away, or a retry) keeps its trigger_data until it finishes, because its skill needs it;
+    it is purged at the first purge after the retention period following its end."""
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.RETENTION_HOURS)
+    todo = AutomationRun.objects.filter(
+        finished_at__lt=cutoff, status__in=AutomationRun.FINISHED
+    ).filter(
+        ~Q(output_summary="")
+        | ~Q(trigger_data={})
+        | (~Q(error_message="") & ~Q(error_message=RUN_REMOVED))
+        | (~Q(deliveries=[]) & ~Q(deliveries__0__has_key="redacted"))
+    )
+
+    def redact(pks: list[int]) -> int:
+        rows = list(
+            AutomationRun.objects.filter(pk__in=pks).only("pk", "deliveries", "error_message")
+        )
+        for run in rows:
+            run.output_summary = ""
+            run.trigger_data = {}
+            run.error_message = RUN_REMOVED if run.error_message else ""
+            run.deliveries = _redact_deliveries(run.deliveries)
+        fields = ["output_summary", "trigger_data", "error_message", "deliveries"]
+        AutomationRun.objects.bulk_update(rows, fields)
+        return len(rows)
+
+    return in_batches(todo, redact, batch_size=batch_size)
+
+
+def automations_purge_expired_reasons(*, now: datetime | None = None) -> int:
+    """An automation the engine paused says why, quoting its last run's error (which can
+    quote a receiver's answer); past the retention period the quote goes, the reason stays."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.RETENTION_HOURS)
+    rows = list(
+        Automation.objects.filter(updated_at__lt=cutoff, paused_reason__contains=_LAST_ERROR).only(
+            "pk", "paused_reason"
+        )[:1000]
+    )
+    for automation in rows:
+        head = automation.paused_reason.split(_LAST_ERROR, 1)[0].strip()
+        automation.paused_reason = f"{head} The last error was {RUN_REMOVED.lower()}"[:300]
+    Automation.objects.bulk_update(rows, ["paused_reason"])
+    return len(rows)
+
+
+def purge_expired_data(*, now: datetime | None = None) -> int:
+    """The one retention purge (the `automations.purge_expired_data` task): every app's copies
+    of personal data past RETENTION_HOURS. Returns rows changed."""
+    from delivery.retention import delivery_purge_expired
+    from webhooks.retention import webhooks_purge_expired
+
+    now = now or timezone.now()
     return (
-        AutomationRun.objects.filter(finished_at__lt=cutoff)
-        .filter(~Q(output_summary="") | ~Q(trigger_data={}))
-        .update(output_summary="", trigger_data={})
+        runs_purge_expired(now=now)
+        + automations_purge_expired_reasons(now=now)
+        + delivery_purge_expired(now=now)
+        + webhooks_purge_expired(now=now)
     )

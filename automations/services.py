@@ -19,10 +19,16 @@ from accounts.selectors import membership_require
 from automations import cron
 from automations.models import Automation
 from automations.schedule_records import periodic_task_remove, periodic_task_sync
-from automations.validation import check_plan_frequency, clean_params, clean_schedule
+from automations.validation import (
+    check_plan_frequency,
+    clean_channel_specs,
+    clean_params,
+    clean_schedule,
+    clean_settings,
+    clean_skill,
+)
 from delivery.channel_services import channel_from_spec
 from skills.models import Skill
-from webhooks import filters
 
 logger = logging.getLogger(__name__)
 
@@ -73,21 +79,6 @@ def compute_next_run_at(automation: Automation, *, after=None):
     return None
 
 
-def _clean_misc(*, catch_up: str, retry_limit: int, event_filter: Any, name: str) -> None:
-    if not name or not name.strip():
-        raise ValidationError({"name": "Give the automation a name."})
-    if catch_up not in Automation.CatchUp.values:
-        raise ValidationError(
-            {"catch_up": f"Choose one of {', '.join(Automation.CatchUp.values)}."}
-        )
-    if not isinstance(retry_limit, int) or not 0 <= retry_limit <= 10:
-        raise ValidationError({"retry_limit": "Retries must be between 0 and 10."})
-    try:
-        filters.validate(event_filter)
-    except filters.FilterError as exc:
-        raise ValidationError({"event_filter": str(exc)}) from None
-
-
 @transaction.atomic
 def automation_create(
     *,
@@ -108,14 +99,15 @@ def automation_create(
     retry_limit: int = 3,
 ) -> Automation:
     membership = membership_require(user=owner, org=org)
-    if not skill.active:
-        raise ValidationError({"skill": f"The skill {skill.name!r} is switched off."})
-    event_filter = {} if event_filter is None else event_filter
-    _clean_misc(catch_up=catch_up, retry_limit=retry_limit, event_filter=event_filter, name=name)
+    skill = clean_skill(skill)
+    cleaned = clean_settings(
+        name=name, catch_up=catch_up, retry_limit=retry_limit, event_filter=event_filter
+    )
+    channels = clean_channel_specs(channels)
     schedule = clean_schedule(
         trigger_type=trigger_type,
         cron_expression=cron_expression,
-        time_zone=time_zone or org.time_zone,
+        time_zone=org.time_zone if time_zone is None else time_zone,
         poll_interval_seconds=poll_interval_seconds,
         event_type=event_type,
         offset_minutes=offset_minutes,
@@ -130,13 +122,10 @@ def automation_create(
     automation = Automation(
         organization=org,
         owner=owner,
-        name=name.strip(),
         skill=skill,
         params=clean_params(skill=skill, params=params),
-        event_filter=event_filter,
-        catch_up=catch_up,
-        retry_limit=retry_limit,
         status=status,
+        **cleaned,
         **schedule,
     )
     automation.next_run_at = compute_next_run_at(automation)
@@ -159,12 +148,15 @@ def automation_update(
     merged = {
         field: changes.get(field, getattr(automation, field)) for field in EDITABLE - {"channels"}
     }
-    _clean_misc(
+    if "skill" in changes:
+        merged["skill"] = clean_skill(merged["skill"])
+    cleaned = clean_settings(
+        name=merged["name"],
         catch_up=merged["catch_up"],
         retry_limit=merged["retry_limit"],
         event_filter=merged["event_filter"],
-        name=merged["name"],
     )
+    channels = clean_channel_specs(changes.get("channels"))
     schedule = clean_schedule(
         trigger_type=merged["trigger_type"],
         cron_expression=merged["cron_expression"],
@@ -176,20 +168,16 @@ def automation_update(
     check_plan_frequency(org=automation.organization, schedule=schedule)
     schedule_changed = any(schedule[k] != getattr(automation, k) for k in schedule)
 
-    automation.name = merged["name"].strip()
     automation.skill = merged["skill"]
     automation.params = clean_params(skill=merged["skill"], params=merged["params"])
-    automation.event_filter = merged["event_filter"]
-    automation.catch_up = merged["catch_up"]
-    automation.retry_limit = merged["retry_limit"]
-    for field, value in schedule.items():
+    for field, value in {**cleaned, **schedule}.items():
         setattr(automation, field, value)
     if schedule_changed:
         # The new schedule takes effect at the scheduler's next tick.
         automation.next_run_at = compute_next_run_at(automation)
     automation.save()
     if "channels" in changes:
-        _set_channels(automation, changes["channels"])
+        _set_channels(automation, channels)
     periodic_task_sync(automation=automation)
     return automation
 
@@ -197,8 +185,7 @@ def automation_update(
 def _set_channels(automation: Automation, specs: list | None) -> None:
     """Channels as DeliveryChannels, public ids or shorthands ({"kind": "in_app"},
     {"kind": "email", "to": [...]}); None or empty: the owner's inbox."""
-    if specs is not None and not isinstance(specs, list | tuple):
-        raise ValidationError({"channels": "Channels must be a list."})
+    specs = clean_channel_specs(specs)
     channels = [
         channel_from_spec(org=automation.organization, owner=automation.owner, spec=spec)
         for spec in (specs or [{"kind": "in_app"}])
@@ -213,7 +200,7 @@ def automation_pause(
     _check_can_manage(automation=automation, by=by)
     automation = Automation.objects.select_for_update().get(pk=automation.pk)
     automation.status = Automation.Status.PAUSED
-    automation.paused_reason = reason[:300]
+    automation.paused_reason = str(reason or "")[:300]
     automation.next_run_at = None
     automation.save(update_fields=["status", "paused_reason", "next_run_at", "updated_at"])
     periodic_task_sync(automation=automation)

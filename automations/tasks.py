@@ -31,9 +31,7 @@ def reap_stuck_runs() -> int:
 
 @shared_task(name="automations.purge_expired_data")
 def purge_expired_data() -> int:
-    from webhooks.retention import inbound_purge_expired
-
-    return maintenance.runs_purge_expired() + inbound_purge_expired()
+    return maintenance.purge_expired_data()
 
 
 @shared_task(name="automations.fire_scheduled")

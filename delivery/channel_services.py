@@ -3,6 +3,8 @@ webhook's signing secret is generated here and shown once."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
@@ -17,23 +19,66 @@ from delivery.models import DeliveryChannel
 URL_KINDS = {DeliveryChannel.Kind.SLACK, DeliveryChannel.Kind.TEAMS, DeliveryChannel.Kind.WEBHOOK}
 
 
-def _clean_config(kind: str, config: dict) -> dict:
-    if kind not in DeliveryChannel.Kind.values:
+# A sane cap on one email channel's recipients (a list, not a mailing system), and the
+# longest address SMTP carries (RFC 5321).
+MAX_EMAIL_RECIPIENTS = 50
+MAX_EMAIL_LENGTH = 254
+MAX_URL_LENGTH = 2000
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def normalize_email(address: str) -> str:
+    """The form two equal addresses share: trimmed, domain lowercased (the local part may be
+    case-sensitive, so it is kept)."""
+    local, _, domain = address.strip().rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def clean_recipients(to: object) -> list[str]:
+    """A list of email addresses (or one as a string); empty means the owner. Normalised,
+    without duplicates, in the order given."""
+    if to is None or to == "":
+        return []
+    if isinstance(to, str):
+        to = [to]
+    if not isinstance(to, list | tuple):
+        raise ValidationError({"config": "Recipients ('to') must be a list of email addresses."})
+    if len(to) > MAX_EMAIL_RECIPIENTS:
+        raise ValidationError(
+            {"config": f"At most {MAX_EMAIL_RECIPIENTS} recipients (this has {len(to)})."}
+        )
+    out: list[str] = []
+    for address in to:
+        if not isinstance(address, str) or len(address) > MAX_EMAIL_LENGTH:
+            raise ValidationError({"config": f"{_shown(address)} is not an email address."})
+        try:
+            validate_email(address.strip())
+        except ValidationError:
+            raise ValidationError(
+                {"config": f"{_shown(address)} is not an email address."}
+            ) from None
+        address = normalize_email(address)
+        if address not in out:
+            out.append(address)
+    return out
+
+
+def _clean_config(kind: object, config: object) -> dict:
+    if not isinstance(kind, str) or kind not in DeliveryChannel.Kind.values:
         raise ValidationError({"kind": f"Choose one of {', '.join(DeliveryChannel.Kind.values)}."})
     if not isinstance(config, dict):
         raise ValidationError({"config": "The configuration must be a JSON object."})
     if kind == DeliveryChannel.Kind.EMAIL:
-        to = config.get("to") or []
-        if isinstance(to, str):
-            to = [to]
-        for address in to:
-            try:
-                validate_email(address)
-            except ValidationError:
-                raise ValidationError({"config": f"{address!r} is not an email address."}) from None
-        return {"to": list(to)}
+        return {"to": clean_recipients(config.get("to"))}
     if kind in URL_KINDS:
-        url = (config.get("url") or "").strip()
+        url = config.get("url") or ""
+        if not isinstance(url, str) or len(url) > MAX_URL_LENGTH:
+            raise ValidationError({"config": "Paste the webhook URL (at most 2000 characters)."})
+        url = url.strip()
         if not url:
             raise ValidationError({"config": "Paste the webhook URL."})
         try:
@@ -121,15 +166,7 @@ def channel_from_spec(*, org: Organization, owner: AbstractBaseUser, spec) -> De
             config = _clean_config("email", spec)
         except ValidationError as exc:
             raise ValidationError({"channels": exc.messages}) from None
-        name = "My email" if not config["to"] else "Email to " + ", ".join(config["to"])
-        channel = DeliveryChannel.objects.filter(
-            organization=org, owner=owner, kind="email", name=name[:120]
-        ).first()
-        if channel is None:
-            channel = DeliveryChannel.objects.create(
-                organization=org, owner=owner, kind="email", name=name[:120], config=config
-            )
-        return channel
+        return _email_channel_for(org=org, owner=owner, to=config["to"])
     elif isinstance(spec, dict):
         raise ValidationError(
             {
@@ -138,9 +175,67 @@ def channel_from_spec(*, org: Organization, owner: AbstractBaseUser, spec) -> De
             }
         )
     else:
-        channel = DeliveryChannel.objects.filter(public_id=spec).first()
+        try:
+            public_id = uuid.UUID(str(spec)) if isinstance(spec, str | uuid.UUID) else None
+        except ValueError:
+            public_id = None
+        channel = DeliveryChannel.objects.filter(public_id=public_id).first() if public_id else None
         if channel is None:
-            raise ValidationError({"channels": f"No channel {spec!r}."})
+            raise ValidationError({"channels": f"No channel {_shown(spec)}."})
     if channel.organization_id != org.pk:
         raise ValidationError({"channels": f"The channel {channel.name!r} is not in {org.name}."})
     return channel
+
+
+def email_channel_name(to: list[str]) -> str:
+    """A display name only (channels are found by their configuration, never by this):
+    "Email to a@x, b@y and 12 more", within the column's length."""
+    if not to:
+        return "My email"
+    limit = DeliveryChannel._meta.get_field("name").max_length - len(" (99)")
+    shown: list[str] = []
+    for count, address in enumerate(to):
+        rest = len(to) - count - 1
+        tail = f" and {rest} more" if rest else ""
+        candidate = "Email to " + ", ".join([*shown, address]) + tail
+        if len(candidate) > limit:
+            break
+        shown.append(address)
+    if not shown:
+        first = to[0][: limit - 30] + "…"
+        rest = len(to) - 1
+        return f"Email to {first}" + (f" and {rest} more" if rest else "")
+    rest = len(to) - len(shown)
+    return "Email to " + ", ".join(shown) + (f" and {rest} more" if rest else "")
+
+
+def _same_recipients(config: dict, to: list[str]) -> bool:
+    try:
+        return clean_recipients(config.get("to")) == to
+    except ValidationError:  # a row written before these rules: not a match
+        return False
+
+
+def _email_channel_for(*, org: Organization, owner: AbstractBaseUser, to: list[str]):
+    """The owner's email channel to exactly these recipients, created on first use. Found by
+    comparing the (decrypted) recipient lists: names are display strings, and two lists can
+    share a name's first characters (bob@two.test's results once went to alice@one.test)."""
+    mine = DeliveryChannel.objects.filter(
+        organization=org, owner=owner, kind=DeliveryChannel.Kind.EMAIL
+    ).order_by("pk")
+    for channel in mine:
+        if _same_recipients(channel.config or {}, to):
+            return channel
+    base = email_channel_name(to)
+    # Names are unique per owner across kinds.
+    taken = set(
+        DeliveryChannel.objects.filter(
+            organization=org, owner=owner, name__startswith=base[:100]
+        ).values_list("name", flat=True)
+    )
+    name, n = base, 2
+    while name in taken:  # a different list with the same display name
+        name, n = f"{base} ({n})", n + 1
+    return DeliveryChannel.objects.create(
+        organization=org, owner=owner, kind=DeliveryChannel.Kind.EMAIL, name=name, config={"to": to}
+    )

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from accounts.models import Membership, Organization
 from automations.models import Automation, AutomationRun
@@ -83,9 +83,9 @@ def test_run_automation_runs_now_and_delivers(sandbox_org):
 
 @pytest.mark.django_db
 def test_run_automation_unknown_id_exits_2():
-    with pytest.raises(SystemExit) as exc:
+    with pytest.raises(CommandError) as exc:
         call_command("run_automation", "999", stdout=io.StringIO(), stderr=io.StringIO())
-    assert exc.value.code == 2
+    assert exc.value.returncode == 2
 
 
 @pytest.mark.django_db

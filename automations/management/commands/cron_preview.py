@@ -1,17 +1,23 @@
 """`manage.py cron_preview "<expr>" --timezone TZ [--after ISO8601] [--count N]`: the next fire
 times exactly as the scheduler computes them, one ISO-8601 time a line in that zone; a
-plain-English description on stderr. Exit status 2 on a bad expression, zone or time."""
+plain-English description on stderr. Exit status 2 and a one-line message (no traceback) on a
+bad expression, zone, time or count."""
 
 from __future__ import annotations
 
-import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from automations import cron
+
+MAX_COUNT = 1000
+
+
+def _bad(message: str) -> CommandError:
+    return CommandError(message, returncode=2)
 
 
 class Command(BaseCommand):
@@ -23,24 +29,35 @@ class Command(BaseCommand):
         parser.add_argument(
             "--after", help="Start after this time (ISO 8601; without an offset, in --timezone)"
         )
-        parser.add_argument("--count", type=int, default=5, help="How many times (1-1000)")
+        # Parsed here, not by argparse's type=int, so every bad count gets the same message.
+        parser.add_argument("--count", default="5", help=f"How many times (1-{MAX_COUNT})")
 
-    def handle(
-        self, *args, expression: str, timezone: str, after: str | None, count: int, **options
-    ):
+    def handle(self, *args, expression: str, timezone: str, after: str | None, count, **options):
+        count = self._count(count)
         try:
             expr = cron.normalize(expression)
             tz = cron.zone(timezone)
             start = self._start(after, tz)
-        except (cron.CronError, ValueError) as exc:
-            self.stderr.write(f"error: {exc}")
-            sys.exit(2)
-        if not 1 <= count <= 1000:
-            self.stderr.write("error: --count must be between 1 and 1000")
-            sys.exit(2)
+            fires = cron.fires(expr, timezone, start, count)
+        except cron.CronError as exc:
+            raise _bad(str(exc)) from None
         self.stderr.write(f"{cron.describe(expr)} ({timezone})")
-        for fire in cron.fires(expr, timezone, start, count):
+        if len(fires) < count:
+            self.stderr.write(f"only {len(fires)} fire time(s) before {cron.LATEST:%Y-%m-%d}")
+        for fire in fires:
             self.stdout.write(fire.astimezone(tz).isoformat())
+
+    @staticmethod
+    def _count(raw) -> int:
+        text = str(raw).strip()
+        # isdecimal() alone accepts digits such as "²" or Arabic-Indic ones; ASCII only.
+        if (
+            not (text.isascii() and text.isdigit())
+            or len(text) > 5
+            or not 1 <= int(text) <= MAX_COUNT
+        ):
+            raise _bad(f"--count must be a whole number between 1 and {MAX_COUNT}")
+        return int(text)
 
     @staticmethod
     def _start(after: str | None, tz: ZoneInfo) -> datetime:
@@ -49,9 +66,9 @@ class Command(BaseCommand):
         try:
             parsed = datetime.fromisoformat(after)
         except ValueError:
-            raise ValueError(
-                f"--after {after!r} is not an ISO 8601 time, e.g. 2026-11-01T00:00:00-04:00"
+            raise cron.CronError(
+                f"--after {after[:60]!r} is not an ISO 8601 time, e.g. 2026-11-01T00:00:00-04:00"
             ) from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=tz)
-        return parsed.astimezone(UTC)
+        return cron.check_instant(parsed)

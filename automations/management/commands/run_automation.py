@@ -7,9 +7,10 @@ result and prints it, delivering nothing and recording nothing."""
 from __future__ import annotations
 
 import sys
+import uuid
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from automations.engine import run_execute, skill_run
@@ -17,6 +18,9 @@ from automations.firing import manual_key, run_fire
 from automations.models import Automation, AutomationRun
 from automations.time_limit import RunTimeLimitExceeded, time_limit
 from skills.results import SkillError
+
+# BigAutoField's range: a larger number would overflow the database's integer.
+MAX_ID = 2**63 - 1
 
 
 class Command(BaseCommand):
@@ -30,8 +34,7 @@ class Command(BaseCommand):
     def handle(self, *args, automation: str, dry_run: bool, queue: bool, **options):
         found = self._find(automation)
         if found is None:
-            self.stderr.write(f"error: no automation {automation!r}")
-            sys.exit(2)
+            raise CommandError(f"no automation {automation[:80]!r}", returncode=2)
         if dry_run:
             limit = settings.RUN_TIMEOUT_SECONDS
             try:
@@ -74,10 +77,15 @@ class Command(BaseCommand):
 
     @staticmethod
     def _find(ref: str) -> Automation | None:
+        """By id (ASCII digits, within the id column's range) or public id (a UUID); anything
+        else is no automation. str.isdigit() alone accepted "²", which int() refuses."""
         qs = Automation.objects.select_related("skill", "organization", "owner")
-        if ref.isdigit():
-            return qs.filter(pk=int(ref)).first()
+        ref = ref.strip()
+        if ref.isascii() and ref.isdigit():
+            pk = int(ref)
+            return qs.filter(pk=pk).first() if 0 < pk <= MAX_ID else None
         try:
-            return qs.filter(public_id=ref).first()
-        except Exception:
+            public_id = uuid.UUID(ref)
+        except ValueError:
             return None
+        return qs.filter(public_id=public_id).first()
