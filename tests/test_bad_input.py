@@ -191,13 +191,14 @@ def test_admin_add_form_shows_a_huge_poll_interval_on_the_field(client):
         username="root", is_staff=True, is_superuser=True, password="!"
     )
     org = OrganizationFactory()
+    owner = member(org)  # the owner must be in the automation's org
     client.force_login(admin)
     page = client.post(
         reverse("admin:automations_automation_add"),
         {
             "name": "Polls",
             "organization": org.pk,
-            "owner": admin.pk,
+            "owner": owner.pk,
             "skill": skill("new-candidate-alert").pk,
             "params": "{}",
             "trigger_type": "poll",
