@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -281,8 +280,3 @@ def cut(text: str, limit: int, *, suffix: str) -> tuple[str, bool]:
     if "\n" in head[room // 2 :]:
         head = head[: head.rfind("\n")]
     return head.rstrip() + suffix, True
-
-
-def run_url(run_pk: int) -> str:
-    # The run's page; the admin until the dashboard has one.
-    return settings.SITE_URL + reverse("admin:automations_automationrun_change", args=[run_pk])

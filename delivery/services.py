@@ -17,7 +17,7 @@ from django.utils import timezone
 from delivery.channel_services import channel_check_can_manage, default_inbox
 from delivery.channels import email, in_app, slack, teams, webhook
 from delivery.errors import DeliveryError
-from delivery.formatting import run_url
+from delivery.links import run_page_url
 from delivery.message import OutgoingMessage
 from delivery.models import Delivery, DeliveryAttempt, DeliveryChannel
 from delivery.notify import notify_channel_failing
@@ -41,7 +41,7 @@ def run_message(*, run, automation, result, delivery: Delivery | None = None) ->
         body_markdown=result.body_markdown,
         summary=result.summary,
         data=result.data,
-        link=run_url(run.pk),
+        link=run_page_url(run),
         automation_name=automation.name,
         owner=automation.owner,
         organization_id=automation.organization_id,

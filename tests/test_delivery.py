@@ -79,7 +79,7 @@ def test_slack_block_kit_payload(sandbox_org, httpserver):
     )
     context = blocks[-1]
     assert context["type"] == "context"
-    assert f"/automationrun/{run.pk}/change/|View in Skillomatic>" in context["elements"][0]["text"]
+    assert f"/runs/{run.public_id}/|View in Skillomatic>" in context["elements"][0]["text"]
 
 
 def test_slack_long_body_is_cut_within_limits_with_a_link(sandbox_org, httpserver):
@@ -139,7 +139,7 @@ def test_teams_adaptive_card_payload(sandbox_org, httpserver):
         {**b["inlines"][0], "size": None} == {**heading, "size": None} for b in card["body"][1:]
     )
     assert card["actions"][0]["type"] == "Action.OpenUrl"
-    assert card["actions"][0]["url"].endswith(f"/automationrun/{run.pk}/change/")
+    assert card["actions"][0]["url"].endswith(f"/runs/{run.public_id}/")
 
 
 def test_outbound_webhook_is_signed_per_standard_webhooks(sandbox_org, httpserver):
