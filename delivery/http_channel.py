@@ -10,6 +10,10 @@ from config import outbound
 from delivery.errors import DeliveryError
 
 TRANSIENT_STATUS = {408, 425, 429}
+# "Too large" is about this message, not the channel: the same URL takes the next, smaller
+# result, so the channel is not marked failing (channels budget their payloads below the
+# documented limits, so this should not happen; if it does, it is ours to fix).
+MESSAGE_FAULT_STATUS = {413}
 
 
 def post(url: str, *, body: bytes, headers: dict[str, str], what: str) -> str:
@@ -30,4 +34,9 @@ def post(url: str, *, body: bytes, headers: dict[str, str], what: str) -> str:
         raise DeliveryError(message, http_status=status, retry_after=response.retry_after())
     if 300 <= status < 400:
         message += " (a redirect without a Location)"
-    raise DeliveryError(message, permanent=True, http_status=status)
+    raise DeliveryError(
+        message,
+        permanent=True,
+        http_status=status,
+        channel_fault=status not in MESSAGE_FAULT_STATUS,
+    )

@@ -297,6 +297,20 @@ def test_404_is_permanent_marks_the_channel_failing_and_tells_the_owner(sandbox_
     assert "Team Slack" in alert.title and "no_service" in alert.body_markdown
 
 
+def test_413_fails_this_message_without_marking_the_channel_failing(sandbox_org, httpserver):
+    """Too large is about the message: not retried, but the channel keeps working for the
+    next (smaller) result and nobody is told to fix a channel that is fine."""
+    auto = automation(org=sandbox_org)
+    channel, _ = make_channel(auto, "teams", httpserver.url_for("/big"), name="Team Teams")
+    set_channels(auto, channel)
+    httpserver.expect_request("/big").respond_with_data("too large", status=413)
+    run, status = run_now(auto)
+    assert len(httpserver.log) == 1  # not retried: the same body would be refused again
+    assert status == "failed"
+    channel.refresh_from_db()
+    assert channel.status == "ok" and not Notification.objects.filter(kind="alert").exists()
+
+
 def test_one_failing_channel_and_one_working_channel(sandbox_org, httpserver):
     auto = automation(org=sandbox_org)
     broken, _ = make_channel(auto, "slack", httpserver.url_for("/gone"), name="Broken")
