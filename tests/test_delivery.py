@@ -304,7 +304,7 @@ def test_413_fails_this_message_without_marking_the_channel_failing(sandbox_org,
     channel, _ = make_channel(auto, "teams", httpserver.url_for("/big"), name="Team Teams")
     set_channels(auto, channel)
     httpserver.expect_request("/big").respond_with_data("too large", status=413)
-    run, status = run_now(auto)
+    _run, status = run_now(auto)
     assert len(httpserver.log) == 1  # not retried: the same body would be refused again
     assert status == "failed"
     channel.refresh_from_db()
