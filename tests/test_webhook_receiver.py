@@ -202,7 +202,10 @@ def test_fixture_through_the_receiver(client, provider, fixture, expected):
     assert response.status_code == (202 if provider == "smartrecruiters" else 200), response.content
     if expected is None:
         assert response.json()["ping"] is True
-        assert not InboundEvent.objects.exists()
+        if provider == "lever":  # its signed token is spent (see test_webhook_replay.py)
+            assert InboundEvent.objects.get().raw_type == "ping"
+        else:
+            assert not InboundEvent.objects.exists()
         return
     stored = InboundEvent.objects.get()
     assert stored.raw_body == body and stored.status == "received"

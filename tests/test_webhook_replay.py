@@ -12,9 +12,11 @@ from unittest import mock
 
 import pytest
 
+from automations.models import AutomationRun
 from tests.ats import FIXTURES, SECRET, connection, hexmac, post, signed, url
-from tests.factories import OrganizationFactory
+from tests.factories import OrganizationFactory, automation
 from webhooks.models import InboundEvent
+from webhooks.pipeline import inbound_process
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +75,27 @@ def test_lever_captured_token_replayed_with_another_body_is_not_a_second_event(c
     stored = InboundEvent.objects.get()
     assert stored.raw_type == "candidateStageChange"
     assert stored.event["application"]["id"] == "opp-1"
+
+
+def test_lever_captured_ping_token_replayed_with_a_real_body_is_not_an_event(client):
+    """Lever's test ping is signed like any delivery (token + triggeredAt, not the body): a
+    captured ping's pair must not carry a made-up event in the tolerance window."""
+    org = OrganizationFactory()
+    conn = connection(org, "lever")
+    for event_type in ("ats.candidate.hired", "candidateHired", "ping"):
+        automation(org=org, trigger_type="event", event_type=event_type, name=event_type)
+    pair = {"token": "ping-token-0123456789abcdef0123456789abcdef", "triggered_at": now_ms()}
+    ping = post(client, conn, lever_delivery("candidateHired", {}, **pair), {})
+    assert ping.status_code == 200 and ping.json()["ping"] is True
+    replay = post(
+        client, conn, lever_delivery("candidateHired", {"opportunityId": "o"}, **pair), {}
+    )
+    assert replay.status_code == 200 and replay.json()["duplicate"] is True
+    stored = InboundEvent.objects.get()
+    assert stored.raw_type == "ping" and stored.event["type"] is None
+    inbound_process(event_id=stored.pk)
+    stored.refresh_from_db()
+    assert stored.status == "ignored" and not AutomationRun.objects.exists()
 
 
 @pytest.mark.parametrize(

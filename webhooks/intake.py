@@ -85,11 +85,17 @@ def inbound_receive(
         if not secret:
             return refuse(401, "this connection has no webhook secret configured", **where)
         delivery = adapter.verify_and_parse(request, secret)
-        if delivery.is_ping:
+        if delivery.is_ping and not delivery.remember_ping:
             logger.info("webhook %s/%s: ping answered", provider, connection_id)
             return Answer(adapter.SUCCESS_STATUS, {"ok": True, "ping": True})
         delivery.delivery_id = delivery.delivery_id or body_hash(request.body)
-        canonical = adapter.normalize(delivery)
+        if delivery.is_ping:
+            # Kept as a ping row only to spend its signed id: with no type and no raw type in
+            # the event, no automation can match it (not even one "on ping").
+            canonical = {"type": None, "raw_type": None, "provider": provider}
+            delivery.raw_type, delivery.stored_body = PING, b""
+        else:
+            canonical = adapter.normalize(delivery)
         row = StoredRow(
             connection_id=connection.pk,
             delivery_id=delivery.delivery_id[:200],
@@ -108,6 +114,9 @@ def inbound_receive(
     except IntegrityError:  # the connection was deleted since it was cached
         _CACHE.pop(connection_id, None)
         return refuse(404, "no such connection for this provider", **where)
+    if delivery.is_ping and event_id is not None:
+        logger.info("webhook %s/%s: ping answered (its id kept)", provider, connection_id)
+        return Answer(adapter.SUCCESS_STATUS, {"ok": True, "ping": True})
     if event_id is None:
         logger.info(
             "webhook %s/%s: duplicate delivery %s acknowledged and dropped",
@@ -132,6 +141,9 @@ def _check_storable(row: StoredRow) -> None:
         check_text(value, name=f"header {name}")
     check_strings(row.event)
 
+
+# The raw type of a stored ping (see Delivery.remember_ping).
+PING = "ping"
 
 # A connection in polling mode gets its events from the ATS API only.
 WEBHOOK_MODES = (AtsConnection.Mode.WEBHOOK, AtsConnection.Mode.BOTH)

@@ -37,6 +37,9 @@ class Delivery:
     # header or field would let a replay pass as a new delivery): its id, or a hash.
     delivery_id: str
     is_ping: bool = False
+    # A ping whose signed id could be reused with another body (Lever signs token and
+    # triggeredAt, not the body): the receiver stores it, so the id cannot serve again.
+    remember_ping: bool = False
     headers: dict[str, str] = field(default_factory=dict)
     # The body to store, when the raw one must not be kept as it is (Zoho's secret token).
     stored_body: bytes | None = None

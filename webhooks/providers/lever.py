@@ -71,6 +71,7 @@ def verify_and_parse(request: Request, secret: str | None, *, now: float | None 
         delivery_id=delivery_id,
         # Lever's "test" from the settings page: a signed candidateHired with empty data.
         is_ping=not payload,
+        remember_ping=True,
     )
 
 
