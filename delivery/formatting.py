@@ -21,7 +21,7 @@ from django.conf import settings
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from config.linkify import neutralise_links
+from config.markdown_escape import neutralise_links
 
 
 @dataclass(frozen=True)

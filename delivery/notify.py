@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
+from config.markdown_escape import escape_markdown
 from delivery.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -20,7 +21,9 @@ def notify_channel_failing(*, channel, error: str) -> None:
         user=channel.owner,
         kind=Notification.Kind.ALERT,
         title=f"Channel failing: {channel.name}"[:300],
-        body_markdown=f"Results could not be delivered to **{channel.name}**: {error}\n\n"
+        # The name is the user's and the error quotes the receiving server: text, not markup.
+        body_markdown=f"Results could not be delivered to **{escape_markdown(channel.name)}**: "
+        f"{escape_markdown(error)}\n\n"
         "Fix the channel's settings (or the receiving side), then send a test message.",
     )
 
@@ -33,7 +36,7 @@ def notify_automation_paused(*, automation, reason: str) -> None:
         automation=automation,
         kind=Notification.Kind.ALERT,
         title=title[:300],
-        body_markdown=reason,
+        body_markdown=escape_markdown(reason),  # quotes a run's error: text, not markup
     )
     if not automation.owner.email:
         return

@@ -15,7 +15,6 @@ an invisible WORD JOINER that breaks the pattern without changing what the reade
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,33 +24,11 @@ from zoneinfo import ZoneInfo
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
-from config.linkify import neutralise_links
-
-# Line breaks (every kind Python's splitlines knows) and other control characters would let
-# a value start a line of its own: a heading, a list item, a code block. Data stays on its
-# line. Bidi embeddings and overrides (U+202A-U+202E, U+2066-U+2069) would reorder the text
-# around the value (a name that makes "hired" read "rejected"): they go too.
-_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-_BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-# Inline markup anywhere in a line: emphasis, code, links and images, tables, strikethrough.
-_INLINE = re.compile(r"([\\`*_\[\]|~])")
-# Markup that only counts at the start of a line (the value may be the first thing on one):
-# headings, list bullets, block quotes (already an entity), numbered lists, setext lines.
-_LINE_START = re.compile(r"^([#+\-=!])|^(\d+)([.)])")
+from config.markdown_escape import escape_markdown
 
 
 class Markdown(str):
     """Markdown we wrote ourselves (a link to our own page): passed to templates unescaped."""
-
-
-def escape_markdown(value: str) -> str:
-    """`value` as literal text inside markdown: no markup, no link, no line of its own."""
-    text = _BIDI_CONTROLS.sub("", _BREAKS.sub(" ", str(value)))
-    text = "".join(_ENTITIES.get(ch, ch) for ch in text)
-    text = _INLINE.sub(r"\\\1", text)
-    text = _LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", text)
-    return neutralise_links(text)
 
 
 def markdown_data(value: Any) -> Any:

@@ -21,6 +21,7 @@ from automations.engine import run_execute
 from automations.firing import manual_key, run_fire
 from config import outbound
 from delivery.channel_services import channel_create, channel_update
+from delivery.formatting import markdown_to_html, markdown_to_text
 from delivery.models import Delivery, DeliveryChannel, Notification
 from delivery.services import channel_send_test
 from tests.factories import automation
@@ -294,7 +295,23 @@ def test_404_is_permanent_marks_the_channel_failing_and_tells_the_owner(sandbox_
     channel.refresh_from_db()
     assert channel.status == "failing" and "404" in channel.last_error
     alert = Notification.objects.get(user=auto.owner, kind="alert")
-    assert "Team Slack" in alert.title and "no_service" in alert.body_markdown
+    assert "Team Slack" in alert.title and "no_service" in markdown_to_text(alert.body_markdown)
+
+
+def test_the_failing_channel_alert_quotes_names_and_answers_as_text(sandbox_org, httpserver):
+    """The alert quotes the channel's name (typed by a user) and the receiver's answer: neither
+    may become a link or markup in the inbox or anywhere the alert is shown."""
+    auto = automation(org=sandbox_org)
+    name = "[Fix it here](https://evil.example/phish)"
+    channel, _ = make_channel(auto, "slack", httpserver.url_for("/gone"), name=name)
+    set_channels(auto, channel)
+    answer = "<a href='https://evil.example'>x</a> [again](javascript:alert(1)) # big"
+    httpserver.expect_request("/gone").respond_with_data(answer, status=404)
+    run_now(auto)
+    alert = Notification.objects.get(user=auto.owner, kind="alert")
+    html = str(markdown_to_html(alert.body_markdown))
+    assert "<a" not in html and "<h1" not in html  # no link at all, no heading
+    assert "[Fix it here]" in markdown_to_text(alert.body_markdown)
 
 
 def test_413_fails_this_message_without_marking_the_channel_failing(sandbox_org, httpserver):

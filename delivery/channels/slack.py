@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from config.linkify import neutralise_links
+from config.markdown_escape import neutralise_links
 from delivery.formatting import json_size, safe_prefix, slack_escape, slack_lines, utf16_len
 from delivery.http_channel import post
 from delivery.message import OutgoingMessage

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from config.linkify import neutralise_links
+from config.markdown_escape import neutralise_links
 from delivery.formatting import Line, Span, json_size, parse, safe_prefix
 from delivery.http_channel import post
 from delivery.message import OutgoingMessage
