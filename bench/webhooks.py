@@ -229,6 +229,7 @@ def main() -> None:
                     "REDIS_URL",
                     "CELERY_QUEUE",
                     "DATA_DIR",
+                    "SECRET_KEY",
                     "FIELD_ENCRYPTION_KEY",
                 )
             }
