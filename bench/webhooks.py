@@ -45,16 +45,29 @@ function setup(thread)
   thread:set("tid", #threads)
   table.insert(threads, thread)
 end
+local base = 0
+local sigs = nil
 function init(args)
   label = args[1] or "run"
+  base = tonumber(args[2] or "0")
+  if args[3] then
+    sigs = {}
+    for line in io.lines(args[3]) do sigs[#sigs + 1] = line end
+  end
 end
 request = function()
   counter = counter + 1
   local headers = {}
   headers["Content-Type"] = "application/json"
-  headers["Signature"] = SIGNATURE
   headers["Greenhouse-Event-ID"] = label .. "-" .. tid .. "-" .. counter
-  return wrk.format(METHOD, nil, headers, BODY)
+  if sigs == nil then
+    return wrk.format(METHOD, nil, headers, BODY)
+  end
+  -- Each delivery distinct (the receiver dedupes on the signed body): BODY_HEAD n BODY_TAIL,
+  -- with its signature precomputed in the slice this thread owns.
+  local i = (tid * PER_THREAD + (counter - 1) % PER_THREAD) + 1
+  headers["Signature"] = "sha256 " .. sigs[i]
+  return wrk.format(METHOD, nil, headers, BODY_HEAD .. (base + i) .. BODY_TAIL)
 end
 function done(summary, latency, requests)
   local errors = summary.errors.status + summary.errors.connect + summary.errors.read
@@ -92,7 +105,14 @@ def start_gunicorn(
     raise SystemExit(f"gunicorn did not start; see {log}")
 
 
-def wrk(url: str, script: Path, connections: int, seconds: int, label: str) -> dict:
+def wrk(
+    url: str,
+    script: Path,
+    connections: int,
+    seconds: int,
+    label: str,
+    extra: tuple[str, ...] = (),
+) -> dict:
     out = subprocess.run(
         [
             "wrk",
@@ -109,6 +129,7 @@ def wrk(url: str, script: Path, connections: int, seconds: int, label: str) -> d
             url,
             "--",
             label,
+            *extra,
         ],
         capture_output=True,
         text=True,
@@ -126,12 +147,47 @@ def wrk(url: str, script: Path, connections: int, seconds: int, label: str) -> d
     }
 
 
+def distinct_body(body: bytes, n: int) -> bytes:
+    """The fixture as delivery number n: the receiver stores a delivery once per signed body,
+    so every request must differ (an extra top-level key the adapter does not read)."""
+    return b'{"bench_seq":%d,' % n + body[1:]
+
+
+def sign(body: bytes) -> str:
+    return "sha256 " + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+class Deliveries:
+    """Hands out distinct signed deliveries: slices of numbers with their signatures written
+    to a file wrk's threads read (wrk cannot compute an HMAC), and single ones for the
+    fixed-rate client."""
+
+    def __init__(self, body: bytes, work: Path, per_thread: int) -> None:
+        self.body, self.work, self.per_thread, self.next = body, work, per_thread, 0
+
+    def wrk_slice(self, threads: int) -> tuple[str, ...]:
+        base, count = self.next, threads * self.per_thread
+        self.next += count
+        path = self.work / f"sigs-{base}.txt"
+        path.write_text(
+            "".join(
+                sign(distinct_body(self.body, base + i)).removeprefix("sha256 ") + "\n"
+                for i in range(1, count + 1)
+            )
+        )
+        return (str(base), str(path))
+
+    def one(self) -> tuple[bytes, str]:
+        self.next += 1
+        body = distinct_body(self.body, self.next)
+        return body, sign(body)
+
+
 async def fixed_rate(
     host: str,
     port: int,
     path: str,
-    body: bytes,
-    signature: str,
+    deliveries: Deliveries,
     rate: int,
     seconds: int,
     connections: int = 16,
@@ -143,6 +199,7 @@ async def fixed_rate(
     failures = 0
     start = time.perf_counter() + 0.2
     queue: asyncio.Queue[int] = asyncio.Queue()
+    signed = [deliveries.one() for _ in range(total)]  # signed before the clock starts
     for i in range(total):
         queue.put_nowait(i)
 
@@ -157,6 +214,7 @@ async def fixed_rate(
                 await asyncio.sleep(delay)
             if writer is None:
                 reader, writer = await asyncio.open_connection(host, port)
+            body, signature = signed[i]
             head = (
                 f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
                 f"Signature: {signature}\r\nGreenhouse-Event-ID: fixed-{i}\r\n"
@@ -252,15 +310,17 @@ def main() -> None:
         )
         path = f"/webhooks/ats/greenhouse/{connection.public_id}/"
         body = FIXTURE.read_bytes()
-        signature = "sha256 " + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-
+        # Enough numbers that no thread wraps around within a level (about 5,000 a second).
+        per_thread = args.seconds * 5000
+        deliveries = Deliveries(body, work, per_thread)
+        head, tail = (part.decode() for part in distinct_body(body, 0).split(b"0", 1))
         script = work / "post.lua"
         script.write_text(
-            f"METHOD = 'POST'\nBODY = {json.dumps(body.decode())}\n"
-            f"SIGNATURE = {json.dumps(signature)}\n" + WRK_SCRIPT
+            f"METHOD = 'POST'\nBODY_HEAD = {json.dumps(head)}\nBODY_TAIL = {json.dumps(tail)}\n"
+            f"PER_THREAD = {per_thread}\n" + WRK_SCRIPT
         )
         ceiling_script = work / "ping.lua"
-        ceiling_script.write_text("METHOD = 'GET'\nBODY = nil\nSIGNATURE = ''\n" + WRK_SCRIPT)
+        ceiling_script.write_text("METHOD = 'GET'\nBODY = nil\nPER_THREAD = 0\n" + WRK_SCRIPT)
 
         port = 18000 + os.getpid() % 1000
         server = start_gunicorn(
@@ -316,6 +376,7 @@ def main() -> None:
                             c,
                             args.seconds,
                             f"c{c}-{attempt}",
+                            deliveries.wrk_slice(min(2, c)),
                         )
                     )
                 accepted_total += sum(r["requests"] - r["errors"] for r in receiver_runs)
@@ -327,7 +388,7 @@ def main() -> None:
                     flush=True,
                 )
             results["fixed_500"] = asyncio.run(
-                fixed_rate("127.0.0.1", port, path, body, signature, 500, 10)
+                fixed_rate("127.0.0.1", port, path, deliveries, 500, 10)
             )
         finally:
             os.killpg(server.pid, signal.SIGTERM)
