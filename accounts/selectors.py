@@ -44,6 +44,16 @@ def membership_require(*, user: AbstractBaseUser, org: Organization) -> Membersh
     return membership
 
 
+def membership_acting(*, user: AbstractBaseUser, org: Organization) -> Membership:
+    """The role the user acts in for the org: their membership, or for an active superuser who
+    is not a member an admin's role (unsaved: superusers operate every org, as the admin lets
+    them); PermissionDenied for anyone else."""
+    if getattr(user, "is_superuser", False) and user.is_active:
+        membership = membership_get(user=user, org=org)
+        return membership or Membership(user=user, organization=org, role=Membership.Role.ADMIN)
+    return membership_require(user=user, org=org)
+
+
 def org_admin_require(*, user: AbstractBaseUser, org: Organization) -> None:
     """PermissionDenied unless the user administers the org (superusers do: they operate it)."""
     if getattr(user, "is_superuser", False) and user.is_active:

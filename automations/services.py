@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts import plans
 from accounts.models import Membership, Organization
-from accounts.selectors import membership_require
+from accounts.selectors import membership_acting, membership_require
 from automations import cron
 from automations.models import Automation
 from automations.schedule_records import periodic_task_remove, periodic_task_sync
@@ -53,7 +53,7 @@ def _check_can_manage(*, automation: Automation, by: AbstractBaseUser | None) ->
     """None `by` is the system (scheduler, engine, management commands)."""
     if by is None:
         return None
-    membership = membership_require(user=by, org=automation.organization)
+    membership = membership_acting(user=by, org=automation.organization)
     if automation.owner_id != by.pk and not membership.is_admin:
         raise PermissionDenied("Only the automation's owner or an org admin can change it.")
     return membership
@@ -220,7 +220,7 @@ def automation_resume(*, automation: Automation, by: AbstractBaseUser | None) ->
 
 @transaction.atomic
 def automation_approve(*, automation: Automation, by: AbstractBaseUser) -> Automation:
-    membership = membership_require(user=by, org=automation.organization)
+    membership = membership_acting(user=by, org=automation.organization)
     if not membership.is_admin:
         raise PermissionDenied("Only an org admin can approve automations.")
     automation = Automation.objects.select_for_update().get(pk=automation.pk)

@@ -103,6 +103,27 @@ def test_admin_pause_action_goes_through_the_service(client, trio):
     assert trio["theirs"].status == "active"  # not visible to this admin, so not touched
 
 
+def test_a_superuser_operates_any_orgs_automations(client, trio):
+    """Superusers are the operators: the admin shows them every org, and the services behind
+    its actions let them act as an admin of an org they are not a member of."""
+    from django.contrib.auth import get_user_model
+
+    root = get_user_model().objects.create(
+        username="operator", is_staff=True, is_superuser=True, password="!"
+    )
+    client.force_login(root)
+    changelist = reverse("admin:automations_automation_changelist")
+    answer = client.post(changelist, {"action": "pause", "_selected_action": [trio["theirs"].pk]})
+    assert answer.status_code == 302
+    trio["theirs"].refresh_from_db()
+    assert trio["theirs"].status == "paused"
+    client.post(changelist, {"action": "resume", "_selected_action": [trio["theirs"].pk]})
+    trio["theirs"].refresh_from_db()
+    assert trio["theirs"].status == "active"
+    client.post(changelist, {"action": "run_now", "_selected_action": [trio["theirs"].pk]})
+    assert trio["theirs"].runs.filter(triggered_by="manual").exists()
+
+
 def admin_form(org, owner, **overrides):
     data = {
         "name": "From the admin",
