@@ -54,6 +54,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024 + 1
 # Lever signs only `token + triggeredAt`: a delivery whose triggeredAt is further than this
 # from now (either way) is refused as a possible replay (webhooks/providers/lever.py).
 LEVER_REPLAY_TOLERANCE_SECONDS = env_int("LEVER_REPLAY_TOLERANCE_SECONDS", 300)
+# A worker's claim on a batch of stored events: past this, the events are given back to the
+# queue (the worker died mid-batch); longer than any batch takes (Lever's API included).
+INBOUND_CLAIM_LEASE_SECONDS = env_int("INBOUND_CLAIM_LEASE_SECONDS", 600)
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -37,7 +37,7 @@ NOT_CLAIMED = "not-claimed"
 
 
 def _lease() -> timedelta:
-    return timedelta(seconds=getattr(settings, "INBOUND_CLAIM_LEASE_SECONDS", 600))
+    return timedelta(seconds=settings.INBOUND_CLAIM_LEASE_SECONDS)
 
 
 def _waiting():
