@@ -86,8 +86,12 @@ def run_execute(*, run_id: int) -> str:
             # connection left mid-command.
             connection.close()
         logger.warning("run %s: over the run time limit (%s s)", run.pk, limit)
-        outcome = _fail(
-            run, "timeout", f"The run took longer than the run time limit ({limit} s).", True
+        outcome = run_fail_attempt(
+            run=run,
+            code="timeout",
+            message=f"The run took longer than the run time limit ({limit} s).",
+            retryable=True,
+            deliveries=[],
         )
         if outcome == "lost":  # the limit struck just after the outcome was recorded
             return AutomationRun.objects.values_list("status", flat=True).get(pk=run.pk)
@@ -108,12 +112,20 @@ def _execute(run: AutomationRun, now: datetime) -> str:
     try:
         result = skill_run(automation=automation, trigger=run.trigger_data, now=now)
     except SkillError as exc:
-        return _fail(run, exc.code, str(exc), retryable=exc.retryable)
+        return run_fail_attempt(
+            run=run, code=exc.code, message=str(exc), retryable=exc.retryable, deliveries=[]
+        )
     except SoftTimeLimitExceeded:
         raise  # Celery's backstop limit: handled with the engine's own in run_execute
     except Exception as exc:
         logger.exception("run %s: skill %s raised", run.pk, automation.skill.slug)
-        return _fail(run, "skill_crashed", f"{type(exc).__name__}: {exc}", retryable=True)
+        return run_fail_attempt(
+            run=run,
+            code="skill_crashed",
+            message=f"{type(exc).__name__}: {exc}",
+            retryable=True,
+            deliveries=[],
+        )
 
     digest = hashlib.sha256(
         json.dumps({"title": result.title, "body": result.body_markdown}, sort_keys=True).encode()
@@ -130,15 +142,19 @@ def _execute(run: AutomationRun, now: datetime) -> str:
     if passing and run.attempt <= automation.retry_limit:
         # Some channel may accept it later: retry the run; channels that already have the
         # result are not sent it again.
-        return _fail(
-            run, "delivery_failed", f"Not delivered yet ({errors}).", True, deliveries=deliveries
+        return run_fail_attempt(
+            run=run,
+            code="delivery_failed",
+            message=f"Not delivered yet ({errors}).",
+            retryable=True,
+            deliveries=deliveries,
         )
     if deliveries and len(failed) == len(deliveries):
-        return _fail(
-            run,
-            "delivery_failed",
-            f"No channel accepted the result ({errors}).",
-            False,
+        return run_fail_attempt(
+            run=run,
+            code="delivery_failed",
+            message=f"No channel accepted the result ({errors}).",
+            retryable=False,
             deliveries=deliveries,
         )
 
@@ -185,15 +201,6 @@ def _finish(run: AutomationRun, status: str, **fields) -> str:
         return "lost"
     logger.info("run %s %s in %s ms", run.pk, status, duration)
     return status
-
-
-def _fail(
-    run: AutomationRun, code: str, message: str, retryable: bool, deliveries: list | None = None
-) -> str:
-    """Retry with backoff while the automation's retry limit allows, else fail for good."""
-    return run_fail_attempt(
-        run=run, code=code, message=message, retryable=retryable, deliveries=deliveries or []
-    )
 
 
 def run_fail_attempt(

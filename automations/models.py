@@ -105,12 +105,6 @@ class Automation(TimeStampedModel):
             ),
             # Plan limits count an org's active automations; lists filter by org and status.
             models.Index(fields=["organization", "status"], name="automation_org_status_idx"),
-            # Event matching: an org's active automations for one event type.
-            models.Index(
-                fields=["organization", "event_type"],
-                name="automation_event_match_idx",
-                condition=Q(status="active", trigger_type="event"),
-            ),
         ]
 
     def __str__(self) -> str:

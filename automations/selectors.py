@@ -5,26 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Membership
-from automations.models import Automation, AutomationRun
+from automations.models import AutomationRun
 from delivery.links import RunLinkInvalid, run_link_check
-
-
-def automations_visible_to(*, user: AbstractBaseUser) -> QuerySet[Automation]:
-    """Every automation in the user's organizations."""
-    if user.is_superuser:
-        return Automation.objects.all()
-    return Automation.objects.filter(organization__memberships__user=user)
-
-
-def runs_visible_to(*, user: AbstractBaseUser) -> QuerySet[AutomationRun]:
-    if user.is_superuser:
-        return AutomationRun.objects.all()
-    return AutomationRun.objects.filter(organization__memberships__user=user)
 
 
 def run_backlog() -> dict[str, int]:

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from webhooks.pipeline import inbound_drain, inbound_process
-
-
-@shared_task(name="webhooks.process_inbound_event")
-def process_inbound_event(event_id: int) -> str:
-    return inbound_process(event_id=event_id)
+from webhooks.pipeline import inbound_drain
 
 
 @shared_task(name="webhooks.drain_inbound_events")
