@@ -42,6 +42,23 @@ def test_a_row_is_stored_once_and_a_duplicate_answers_none():
     assert stored.status == "received" and stored.source == "webhook" and stored.matches == []
 
 
+def test_every_column_the_receiver_leaves_out_has_a_database_default():
+    """The receiver's INSERT names its columns (event_store.COLUMNS): any other concrete field
+    of InboundEvent must be filled by the database itself, or a new non-null field would
+    break the receiver (on PostgreSQL only, where the raw statement runs)."""
+    from django.db.models import NOT_PROVIDED
+
+    fields = {f.name: f for f in InboundEvent._meta.concrete_fields}
+    assert set(event_store.COLUMNS) <= set(fields), "COLUMNS names a field the model lacks"
+    left_out = [f for name, f in fields.items() if name not in event_store.COLUMNS]
+    lacking = [
+        f.name
+        for f in left_out
+        if not f.primary_key and not f.null and f.db_default is NOT_PROVIDED
+    ]
+    assert not lacking, f"give these a db_default or add them to COLUMNS: {lacking}"
+
+
 def test_concurrent_requests_share_a_statement_and_each_gets_its_own_answer(monkeypatch):
     conn = ats_connection(OrganizationFactory(), "greenhouse")
     batches: list[int] = []

@@ -135,15 +135,16 @@ def _statement(rows: int, placeholder: str) -> str:
     """The INSERT for this many rows; `placeholder` is "%s" (Django's cursor) or "$" (numbered,
     for a prepared statement)."""
     meta = InboundEvent._meta
+    # Every other column comes from its db_default (source webhook, status received, ...),
+    # so the model states each default once.
     columns = [meta.get_field(name).column for name in COLUMNS]
-    columns += ["source", "status", "error", "matches"]
     values = []
     for row in range(rows):
         marks = [
             "%s" if placeholder == "%s" else f"${row * len(COLUMNS) + i + 1}"
             for i in range(len(COLUMNS))
         ]
-        values.append(f"({', '.join(marks)}, 'webhook', 'received', '', '[]')")
+        values.append(f"({', '.join(marks)})")
     return (
         f"INSERT INTO {meta.db_table} ({', '.join(columns)}) VALUES {', '.join(values)} "
         "ON CONFLICT (connection_id, delivery_id) DO NOTHING RETURNING id, public_id"

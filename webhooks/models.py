@@ -183,7 +183,11 @@ class InboundEvent(models.Model):
     connection = models.ForeignKey(
         AtsConnection, on_delete=models.CASCADE, related_name="events", db_index=False
     )
-    source = models.CharField(max_length=10, choices=Source.choices, default=Source.WEBHOOK)
+    # db_default on every column the receiver's INSERT leaves out (webhooks/event_store.py
+    # names its columns; tests/test_event_store.py checks this holds for every field).
+    source = models.CharField(
+        max_length=10, choices=Source.choices, default=Source.WEBHOOK, db_default=Source.WEBHOOK
+    )
     # The provider's delivery id, or "sha256:<hash of the body>" when it sends none.
     delivery_id = models.CharField(max_length=200)
     raw_type = models.CharField(max_length=120, blank=True)
@@ -192,16 +196,20 @@ class InboundEvent(models.Model):
     )
     headers = models.JSONField(default=dict, blank=True)
     event = models.JSONField(null=True, blank=True, help_text="The canonical event.")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.RECEIVED, db_default=Status.RECEIVED
+    )
     claimed_at = models.DateTimeField(null=True, blank=True)
     claim_id = models.UUIDField(null=True, blank=True, editable=False)
     # What changed, the same whichever source saw it (webhooks/stages.py): dedupes one change
     # seen by both the webhook and the poll of a connection in `both` mode.
-    # db_default: the receiver's own INSERT (webhooks/event_store.py) names its columns.
     change_key = models.CharField(max_length=200, blank=True, db_default="")
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True, db_default="")
     matches = models.JSONField(
-        default=list, blank=True, help_text="Per automation: matched (run id) or why not."
+        default=list,
+        db_default=models.Value([], output_field=models.JSONField()),
+        blank=True,
+        help_text="Per automation: matched (run id) or why not.",
     )
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)

@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('automations', '0004_run_missed_summary'),
+        ("automations", "0004_run_missed_summary"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='automation',
-            name='automation_event_match_idx',
+            model_name="automation",
+            name="automation_event_match_idx",
         ),
     ]
