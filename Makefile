@@ -30,6 +30,7 @@ test: export DJANGO_SETTINGS_MODULE = config.test_settings
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 

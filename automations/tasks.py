@@ -12,6 +12,7 @@ from automations import engine, maintenance
 from automations.dispatch import runs_dispatch_due
 from automations.due import fire_batch
 from automations.models import Automation
+from automations.triggers.drain import inbound_drain
 
 
 @shared_task(name="automations.execute_run")
@@ -49,3 +50,17 @@ def fire_scheduled(automation_id: int) -> int:
     )
     runs_dispatch_due()
     return stats.fired
+
+
+# Draining stored ATS events: named under webhooks. because PeriodicTask rows and queued
+# messages use these names (the drain moved to automations/triggers/, which fires runs).
+@shared_task(name="webhooks.drain_inbound_events")
+def drain_inbound_events() -> int:
+    return inbound_drain()
+
+
+@shared_task(name="webhooks.sweep_received_events")
+def sweep_received_events() -> int:
+    """Events still waiting (no scheduler was running to wake the workers), and events whose
+    worker died after claiming them (given back once their claim is older than the lease)."""
+    return inbound_drain()

@@ -17,9 +17,9 @@ from accounts import plans
 from accounts.models import Organization, validate_time_zone
 from automations import cron
 from automations.models import Automation
+from automations.triggers import filters
 from skills.models import Skill
 from skills.registry import validate_params
-from webhooks import filters
 
 MIN_POLL_SECONDS = 60
 # Polling less often than monthly is a schedule: use a cron trigger. Far inside the column's

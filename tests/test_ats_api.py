@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 import pytest
 from werkzeug.wrappers import Response
 
+from automations.triggers.drain import inbound_process
 from tests.ats import FIXTURES, connection, post, signed
 from tests.factories import OrganizationFactory
 from webhooks.api_clients import AshbyClient, GreenhouseClient, LeverClient, WorkableClient
 from webhooks.api_http import ApiError
 from webhooks.models import InboundEvent
-from webhooks.pipeline import inbound_process
 from webhooks.polling import connection_poll
 
 

@@ -17,10 +17,10 @@ from django.utils import timezone
 from werkzeug import Response
 
 from automations.models import Automation, AutomationRun
+from automations.triggers.drain import inbound_drain, inbound_process
 from tests.ats import FIXTURES, connection, post, signed
 from tests.factories import OrganizationFactory, automation
 from webhooks.models import InboundEvent
-from webhooks.pipeline import inbound_drain, inbound_process
 from webhooks.polling import connection_poll
 from webhooks.providers.common import event as canonical
 
@@ -315,7 +315,7 @@ def test_a_worker_killed_mid_drain_loses_no_event(settings):
         )
         for i in range(3)
     ]
-    from webhooks.pipeline import inbound_claim
+    from automations.triggers.drain import inbound_claim
 
     # A worker claims two and dies before finishing either (claimed, committed, never done).
     claim, claimed = inbound_claim(batch=2)
@@ -335,7 +335,7 @@ def test_a_worker_killed_mid_drain_loses_no_event(settings):
     assert AutomationRun.objects.filter(automation=auto).count() == 3
 
     # The dead worker coming back late does nothing twice.
-    from webhooks.pipeline import _process
+    from automations.triggers.drain import _process
 
     assert _process(claimed[0], claim, set()) == "not-claimed"
     assert AutomationRun.objects.filter(automation=auto).count() == 3
@@ -344,7 +344,7 @@ def test_a_worker_killed_mid_drain_loses_no_event(settings):
 def test_a_drain_claims_a_batch_in_a_fixed_number_of_queries():
     from django.test.utils import CaptureQueriesContext
 
-    from webhooks.pipeline import inbound_claim
+    from automations.triggers.drain import inbound_claim
 
     org = OrganizationFactory()
     conn = connection(org, "greenhouse")

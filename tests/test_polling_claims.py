@@ -13,10 +13,10 @@ from django.utils import timezone
 from werkzeug import Response
 
 from automations.models import AutomationRun
+from automations.triggers.drain import inbound_drain
 from tests.ats import connection
 from tests.factories import OrganizationFactory, automation
 from webhooks.models import AtsConnection, InboundEvent
-from webhooks.pipeline import inbound_drain
 from webhooks.polling import connection_poll
 
 pytestmark = pytest.mark.django_db

@@ -22,12 +22,12 @@ from automations.firing import manual_key, run_fire
 from automations.maintenance import runs_purge_expired
 from automations.models import Automation, AutomationRun
 from automations.tasks import purge_expired_data
+from automations.triggers.drain import inbound_process
 from delivery.channel_services import channel_create
 from delivery.models import Delivery, DeliveryAttempt, DeliveryChannel, Notification
 from tests.ats import FIXTURES, connection, post, signed
 from tests.factories import OrganizationFactory, automation
 from webhooks.models import InboundEvent
-from webhooks.pipeline import inbound_process
 
 pytestmark = pytest.mark.django_db
 

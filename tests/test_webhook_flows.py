@@ -14,13 +14,13 @@ from django.utils import timezone
 from accounts.models import Organization
 from automations import services
 from automations.models import AutomationRun
+from automations.triggers.drain import inbound_process
+from automations.triggers.filters import matches
 from delivery.models import Notification
 from tests.ats import FIXTURES, SECRET, connection, post, signed
 from tests.factories import OrganizationFactory, automation
 from tests.live import Stack, wait_for
-from webhooks.filters import matches
 from webhooks.models import InboundEvent
-from webhooks.pipeline import inbound_process
 
 
 def stage_change(client, conn, stage: str, job: str = "Senior Backend Engineer"):

@@ -9,10 +9,10 @@ import pytest
 
 from accounts.models import Organization
 from automations.models import AutomationRun
+from automations.triggers.drain import inbound_process
 from tests.ats import FIXTURES, SECRET, connection, post, signed, url
 from tests.factories import OrganizationFactory, automation
 from webhooks.models import InboundEvent
-from webhooks.pipeline import inbound_process
 
 pytestmark = pytest.mark.django_db
 
@@ -412,7 +412,7 @@ def test_raw_bodies_are_purged_after_the_retention_period(client, settings):
 
 
 def test_waiting_events_are_drained_once(client):
-    from webhooks.pipeline import inbound_drain
+    from automations.triggers.drain import inbound_drain
 
     conn = connection(OrganizationFactory(), "greenhouse")
     for i in range(3):

@@ -13,10 +13,10 @@ from unittest import mock
 import pytest
 
 from automations.models import AutomationRun
+from automations.triggers.drain import inbound_process
 from tests.ats import FIXTURES, SECRET, connection, hexmac, post, signed, url
 from tests.factories import OrganizationFactory, automation
 from webhooks.models import InboundEvent
-from webhooks.pipeline import inbound_process
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """Waking the workers for stored events. The receiver only stores (a Celery message per
 delivery would cost it more than verifying and storing); the scheduler's tick sends one
 `drain` message while events are waiting, at most once a second per scheduler, and each
-drain processes a batch after batch (webhooks/pipeline.py)."""
+drain processes a batch after batch (automations/triggers/drain.py)."""
 
 from __future__ import annotations
 

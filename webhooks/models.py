@@ -171,7 +171,7 @@ class InboundEvent(models.Model):
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
         # Claimed by a worker (claimed_at); given back when the claim is older than the lease
-        # (a worker killed mid-drain), see webhooks/pipeline.py.
+        # (a worker killed mid-drain), see automations/triggers/drain.py.
         PROCESSING = "processing", "Processing"
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored"

@@ -1,5 +1,5 @@
 """Completing an event with what the ATS did not send, in two parts that run at different
-times (webhooks/pipeline.py):
+times (automations/triggers/drain.py):
 
 - `stage_names_resolve`: stage names for Lever's stage ids, from its API (cached on the
   connection). A network call, so it runs outside any transaction.

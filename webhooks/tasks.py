@@ -1,22 +1,9 @@
-"""Celery tasks for inbound events: thin, by id, safe to run twice."""
+"""Celery tasks for polling ATS connections: thin, by id, safe to run twice. (Draining stored
+events fires automations, so its tasks live in automations/tasks.py, under their old names.)"""
 
 from __future__ import annotations
 
 from celery import shared_task
-
-from webhooks.pipeline import inbound_drain
-
-
-@shared_task(name="webhooks.drain_inbound_events")
-def drain_inbound_events() -> int:
-    return inbound_drain()
-
-
-@shared_task(name="webhooks.sweep_received_events")
-def sweep_received_events() -> int:
-    """Events still waiting (no scheduler was running to wake the workers), and events whose
-    worker died after claiming them (given back once their claim is older than the lease)."""
-    return inbound_drain()
 
 
 @shared_task(name="webhooks.poll_connections")

@@ -27,7 +27,7 @@ from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 
-from webhooks.matching import match_and_fire
+from automations.triggers.matching import match_and_fire
 from webhooks.models import AtsConnection, InboundEvent
 from webhooks.stages import known_state_apply, stage_names_resolve
 

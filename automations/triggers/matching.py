@@ -15,9 +15,9 @@ from django.db import transaction
 from accounts.plans import limits_for
 from automations.firing import run_fire
 from automations.models import Automation, AutomationRun
-from webhooks import filters
+from automations.triggers import filters
+from automations.triggers.relative import CannotMatch, relative_match
 from webhooks.models import AtsConnection, InboundEvent
-from webhooks.relative import CannotMatch, relative_match
 
 logger = logging.getLogger(__name__)
 
