@@ -18,8 +18,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from automations.firing import runs_fire_bulk
 from automations.models import Automation, AutomationRun
-from automations.slots import SlotPlan, missed_key, plan_slots, slot_key
+from automations.run_keys import missed_key, slot_key
+from automations.slots import SlotPlan, plan_slots
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +120,7 @@ def fire_batch(
         for new, ids in advanced.items():
             Automation.objects.filter(pk__in=ids).update(next_run_at=new)
         if runs:
-            AutomationRun.objects.bulk_create(runs, ignore_conflicts=True, batch_size=1000)
+            runs_fire_bulk(runs)
     stats.more_due = len(rows) >= batch_size
     return stats
 

@@ -1,9 +1,10 @@
-"""Every trigger (schedule, event, poll, manual, test) creates its run here."""
+"""Every trigger (schedule, event, poll, relative, manual, test, rerun) creates its runs here,
+and nowhere else: `run_fire` one at a time, `runs_fire_bulk` for a herd of schedule slots.
+Their idempotency keys come from automations/run_keys.py."""
 
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -49,5 +50,8 @@ def run_fire(
     return run, True
 
 
-def manual_key() -> str:
-    return f"manual:{uuid.uuid4()}"
+def runs_fire_bulk(runs: list[AutomationRun]) -> None:
+    """Insert the scheduler's runs for a batch of due rows in few statements; a run whose key
+    exists already (another scheduler fired that slot) is skipped by the database. The
+    scheduler sends them after commit (automations/dispatch.py)."""
+    AutomationRun.objects.bulk_create(runs, ignore_conflicts=True, batch_size=1000)

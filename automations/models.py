@@ -135,7 +135,8 @@ class AutomationRun(TimeStampedModel):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="runs")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     triggered_by = models.CharField(max_length=10, choices=TriggeredBy.choices)
-    # cron:<slot> | event:<event id> | poll:<cursor> | relative:<interview id> | manual:<uuid>
+    # Built only in automations/run_keys.py, whose docstring gives every format (cron:<slot>,
+    # poll:<slot>, missed:..., event:<event public id or change key>, relative:..., manual:...).
     idempotency_key = models.CharField(max_length=200)
     scheduled_for = models.DateTimeField(help_text="Not run before this time (UTC).")
     dispatched_at = models.DateTimeField(

@@ -268,8 +268,9 @@ def automation_run_now(*, automation: Automation, by: AbstractBaseUser | None):
     admin, like every other change. An automation still waiting for approval runs only at an
     admin's hand: running it on its owner's say would sidestep the approval policy."""
     # Imported here: firing is the engine side, and this keeps the hunk self-contained.
-    from automations.firing import manual_key, run_fire
+    from automations.firing import run_fire
     from automations.models import AutomationRun
+    from automations.run_keys import manual_key
 
     membership = _check_can_manage(automation=automation, by=by)
     if (

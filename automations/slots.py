@@ -179,18 +179,3 @@ def plan_slots(automation: Automation, *, now: datetime, grace: timedelta) -> Sl
         plan.missed_from = first
         plan.missed_to = unfired[-1]
     return plan
-
-
-def _stamp(slot: datetime) -> str:
-    return slot.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def slot_key(automation: Automation, slot: datetime) -> str:
-    prefix = "poll" if automation.trigger_type == Automation.TriggerType.POLL else "cron"
-    return f"{prefix}:{_stamp(slot)}"
-
-
-def missed_key(automation: Automation, missed_from: datetime) -> str:
-    """The summary run of one spell of missed slots: its oldest slot names it, so planning
-    the same spell twice (two schedulers) inserts it once."""
-    return f"missed:{slot_key(automation, missed_from)}"

@@ -236,7 +236,8 @@ def test_smartrecruiters_next_page_id(httpserver):
 @pytest.mark.django_db
 def test_skills_read_the_connected_ats(httpserver):
     from automations.engine import run_execute
-    from automations.firing import manual_key, run_fire
+    from automations.firing import run_fire
+    from automations.run_keys import manual_key
     from delivery.models import Notification
     from tests.factories import automation
 

@@ -18,7 +18,8 @@ from standardwebhooks.webhooks import Webhook
 from werkzeug.wrappers import Response
 
 from automations.engine import run_execute
-from automations.firing import manual_key, run_fire
+from automations.firing import run_fire
+from automations.run_keys import manual_key
 from config import outbound
 from delivery.channel_services import channel_create, channel_update
 from delivery.formatting import markdown_to_html, markdown_to_text

@@ -20,9 +20,10 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from automations.engine import run_execute
-from automations.firing import manual_key, run_fire
+from automations.firing import run_fire
 from automations.maintenance import runs_reap_stuck, runs_sweep_pending
 from automations.models import Automation, AutomationRun
+from automations.run_keys import manual_key
 from delivery.channel_services import channel_create
 from delivery.models import Delivery
 from tests.factories import OrganizationFactory, automation

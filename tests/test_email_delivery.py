@@ -23,7 +23,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Membership
-from automations.firing import manual_key, run_fire
+from automations.firing import run_fire
+from automations.run_keys import manual_key
 from delivery.channel_services import channel_create
 from delivery.links import RunLinkInvalid, address_hash, run_link_check, run_page_url
 from delivery.models import Delivery, DeliveryChannel, EmailSuppression

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from automations import services
 from automations.engine import run_execute
-from automations.firing import manual_key, run_fire
+from automations.firing import run_fire
 from automations.models import Automation, AutomationRun
+from automations.run_keys import manual_key
 from delivery.models import Notification
 from tests.factories import automation, skill
 from webhooks.models import SandboxCandidate

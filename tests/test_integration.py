@@ -14,9 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization
-from automations.firing import manual_key, run_fire
+from automations.firing import run_fire
 from automations.maintenance import runs_reap_stuck, runs_sweep_pending
 from automations.models import Automation, AutomationRun
+from automations.run_keys import manual_key
 from delivery.models import Notification
 from tests.conftest import broker_down
 from tests.factories import OrganizationFactory, automation

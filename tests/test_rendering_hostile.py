@@ -21,8 +21,9 @@ from slack_sdk.models.blocks import Block
 from standardwebhooks.webhooks import Webhook
 
 from automations.engine import run_execute
-from automations.firing import manual_key, run_fire
+from automations.firing import run_fire
 from automations.models import AutomationRun
+from automations.run_keys import manual_key
 from delivery.channel_services import channel_create
 from delivery.channels import slack, teams
 from delivery.message import OutgoingMessage

@@ -18,9 +18,10 @@ from django.utils import timezone
 from werkzeug.wrappers import Response
 
 from automations.engine import run_execute
-from automations.firing import manual_key, run_fire
+from automations.firing import run_fire
 from automations.maintenance import runs_purge_expired
 from automations.models import Automation, AutomationRun
+from automations.run_keys import manual_key
 from automations.tasks import purge_expired_data
 from automations.triggers.drain import inbound_process
 from delivery.channel_services import channel_create

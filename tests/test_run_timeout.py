@@ -10,8 +10,9 @@ import pytest
 from django.core.management import call_command
 
 from automations.engine import run_execute
-from automations.firing import manual_key, run_fire
+from automations.firing import run_fire
 from automations.models import Automation, AutomationRun
+from automations.run_keys import manual_key
 from automations.services import automation_create
 from config.celery import app
 from skills.models import Skill

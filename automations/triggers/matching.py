@@ -15,6 +15,7 @@ from django.db import transaction
 from accounts.plans import limits_for
 from automations.firing import run_fire
 from automations.models import Automation, AutomationRun
+from automations.run_keys import change_event_key, event_key
 from automations.triggers import filters
 from automations.triggers.relative import CannotMatch, relative_match
 from webhooks.models import AtsConnection, InboundEvent
@@ -88,12 +89,12 @@ def _event_key(inbound: InboundEvent, change_key: str) -> str:
     itself, both fire one run. Otherwise by the stored event (a redelivered message, or a
     replayed delivery the store dropped, fires nothing new)."""
     if change_key and inbound.connection.mode == AtsConnection.Mode.BOTH:
-        return f"event:{change_key}"[:200]
+        return change_event_key(change_key)
     return _own_key(inbound)
 
 
 def _own_key(inbound: InboundEvent) -> str:
-    return f"event:{inbound.public_id}"
+    return event_key(inbound.public_id)
 
 
 def _one(

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from automations.firing import run_fire
 from automations.models import Automation, AutomationRun
+from automations.run_keys import relative_key, relative_key_base
 
 SCHEDULED = "ats.interview.scheduled"
 CANCELLED = "ats.interview.cancelled"
@@ -58,13 +59,6 @@ def offset_from(start: datetime, offset_minutes: object) -> datetime:
         ) from None
 
 
-def _base_key(provider: object, interview_id: str) -> str:
-    # '#' separates the generation and '%' escapes: an id holding either cannot pass for
-    # another interview's generation.
-    safe = interview_id.replace("%", "%25").replace("#", "%23")
-    return f"relative:{provider}:{safe}"
-
-
 def _generation(key: str, base: str) -> int | None:
     if key == base:
         return 1
@@ -96,7 +90,7 @@ def relative_match(automation: Automation, event: dict, *, why_not: str) -> dict
     if event.get("type") not in (SCHEDULED, CANCELLED) or not interview.get("id"):
         return None
     entry = {"automation": automation.pk}
-    base = _base_key(event.get("provider"), str(interview["id"]))
+    base = relative_key_base(event.get("provider"), str(interview["id"]))
     # Locked (PostgreSQL; SQLite has one writer anyway): two events of one interview
     # processed at once take turns.
     rows = (
@@ -157,7 +151,7 @@ def relative_match(automation: Automation, event: dict, *, why_not: str) -> dict
             "run": latest.pk,
         }
     generation = (_generation(latest.idempotency_key, base) + 1) if latest else 1
-    key = base if generation == 1 else f"{base}#{generation}"
+    key = relative_key(base, generation)
     run, created = run_fire(
         automation=automation,
         key=key,

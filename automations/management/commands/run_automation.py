@@ -14,8 +14,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from automations.engine import run_execute, skill_run
-from automations.firing import manual_key, run_fire
+from automations.firing import run_fire
 from automations.models import Automation, AutomationRun
+from automations.run_keys import manual_key
 from automations.time_limit import RunTimeLimitExceeded, time_limit
 from skills.results import SkillError
 
