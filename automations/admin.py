@@ -22,9 +22,10 @@ from django_celery_beat.models import (
 )
 
 from accounts.admin_scoping import OrgScopedAdmin, superuser_only
-from automations import cron, services
+from automations import services
 from automations.models import Automation, AutomationRun
-from automations.schedule_records import FIRE_TASK
+from automations.scheduling import cron
+from automations.scheduling.schedule_records import FIRE_TASK
 
 FORM_FIELDS = [
     "name",

@@ -16,9 +16,9 @@ from django.utils import timezone
 from accounts import plans
 from accounts.models import Membership, Organization
 from accounts.selectors import membership_acting, membership_require
-from automations import cron
 from automations.models import Automation
-from automations.schedule_records import periodic_task_remove, periodic_task_sync
+from automations.scheduling import cron
+from automations.scheduling.schedule_records import periodic_task_remove, periodic_task_sync
 from automations.validation import (
     check_plan_frequency,
     clean_channel_specs,

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from automations import engine, maintenance
 from automations.dispatch import runs_dispatch_due
-from automations.due import fire_batch
 from automations.models import Automation
+from automations.scheduling.due import fire_batch
 from automations.triggers.drain import inbound_drain
 
 

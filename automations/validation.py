@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from accounts import plans
 from accounts.models import Organization, validate_time_zone
-from automations import cron
 from automations.models import Automation
+from automations.scheduling import cron
 from automations.triggers import filters
 from skills.models import Skill
 from skills.registry import validate_params

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.services import postgres_and_redis, recreate_database  # noqa: E402
 
-OURS = "automations.scheduler.AutomationScheduler"
+OURS = "automations.scheduling.beat.AutomationScheduler"
 STOCK = "django_celery_beat.schedulers.DatabaseScheduler"
 ZONES = [
     "UTC",
@@ -80,7 +80,7 @@ def seed(n: int, horizon_start: datetime) -> dict:
     """N active cron automations with their PeriodicTask records, by INSERT ... SELECT."""
     from django.db import connection
 
-    from automations import cron
+    from automations.scheduling import cron
     from skills.models import Skill
 
     started = time.perf_counter()

@@ -68,7 +68,7 @@ def _conf() -> dict:
         # sweeper sends it later, so the scheduler is never stuck behind a dead broker.
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
         broker_connection_retry_on_startup=True,
-        beat_scheduler="automations.scheduler:AutomationScheduler",
+        beat_scheduler="automations.scheduling.beat:AutomationScheduler",
         beat_schedule=settings.CELERY_BEAT_SCHEDULE,
         beat_max_loop_interval=settings.SCHEDULER_MAX_SLEEP_SECONDS,
         timezone="UTC",

@@ -192,8 +192,9 @@ RUN_TIMEOUT_SECONDS = env_int("RUN_TIMEOUT_SECONDS", 15 * 60)
 # A pending run whose message was sent this long ago and never picked up is sent again.
 RUN_RESEND_AFTER_SECONDS = env_int("RUN_RESEND_AFTER_SECONDS", 10 * 60)
 # A schedule slot older than this when the scheduler reaches it counts as missed (downtime)
-# and follows the automation's catch-up policy (automations/slots.py); a late tick that finds
-# several slots inside it fires the newest once (catch-up "all": up to the newest ten).
+# and follows the automation's catch-up policy (automations/scheduling/slots.py); a late
+# tick that finds several slots inside it fires the newest once (catch-up "all": up to the
+# newest ten).
 SCHEDULER_MISFIRE_GRACE_SECONDS = env_int("SCHEDULER_MISFIRE_GRACE_SECONDS", 5 * 60)
 SCHEDULER_BATCH_SIZE = env_int("SCHEDULER_BATCH_SIZE", 500)
 # How long the scheduler sleeps at most between ticks when nothing is due sooner: also the

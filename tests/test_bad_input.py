@@ -18,8 +18,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from accounts.models import validate_time_zone
-from automations import cron, services
+from automations import services
 from automations.models import Automation
+from automations.scheduling import cron
 from delivery.channel_services import channel_from_spec
 from delivery.models import DeliveryChannel
 from tests.factories import OrganizationFactory, automation, member, skill

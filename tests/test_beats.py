@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from automations import services
-from automations.due import automations_fire_due
 from automations.maintenance import runs_sweep_pending
 from automations.models import Automation, AutomationRun
+from automations.scheduling.due import automations_fire_due
 from tests.factories import OrganizationFactory, automation, member
 from tests.live import Stack, wait_for
 

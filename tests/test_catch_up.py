@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from automations import cron
-from automations.due import automations_fire_due, fire_batch
 from automations.models import Automation, AutomationRun
-from automations.slots import CATCH_UP_ALL_MAX, plan_slots
+from automations.scheduling import cron
+from automations.scheduling.due import automations_fire_due, fire_batch
+from automations.scheduling.slots import CATCH_UP_ALL_MAX, plan_slots
 from tests.factories import automation
 
 GRACE = timedelta(minutes=5)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from automations import cron
+from automations.scheduling import cron
 
 
 def utc(*args) -> datetime:

@@ -14,8 +14,8 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from automations.due import automations_fire_due
 from automations.models import Automation, AutomationRun
+from automations.scheduling.due import automations_fire_due
 from tests.factories import automation
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +82,7 @@ def simulate_scheduler(auto: Automation, start: datetime, end: datetime, step=ti
 
 
 def _first_fire(auto: Automation, after: datetime) -> datetime:
-    from automations.cron import next_fire
+    from automations.scheduling.cron import next_fire
 
     return next_fire(auto.cron_expression, auto.time_zone, after)
 

@@ -11,9 +11,9 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from automations import services
-from automations.due import automations_fire_due, seconds_until_next_due
 from automations.models import Automation, AutomationRun
-from automations.scheduler import AutomationScheduler
+from automations.scheduling.beat import AutomationScheduler
+from automations.scheduling.due import automations_fire_due, seconds_until_next_due
 from tests.factories import OrganizationFactory, automation, member
 
 T0 = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)  # Monday 09:00 in Los Angeles

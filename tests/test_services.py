@@ -13,7 +13,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from accounts.models import Membership
 from automations import services
 from automations.models import Automation
-from automations.schedule_records import FIRE_TASK
+from automations.scheduling.schedule_records import FIRE_TASK
 from tests.factories import OrganizationFactory, automation, member, skill
 
 pytestmark = pytest.mark.django_db

@@ -37,10 +37,11 @@ CLAIM_LEASE = timedelta(minutes=10)
 
 
 def connections_claim_due(*, now: datetime | None = None, limit: int = 100) -> list[int]:
-    """Claim the connections whose poll is due (polling or both mode), as `automations/due.py`
-    claims automations: FOR UPDATE SKIP LOCKED on PostgreSQL, a compare-and-set of
-    `next_poll_at` elsewhere. Each claimed connection's `next_poll_at` moves past the lease,
-    so a second caller (another beat) gets the others, never the same."""
+    """Claim the connections whose poll is due (polling or both mode), as
+    `automations/scheduling/due.py` claims automations: FOR UPDATE SKIP LOCKED on
+    PostgreSQL, a compare-and-set of `next_poll_at` elsewhere. Each claimed connection's
+    `next_poll_at` moves past the lease, so a second caller (another beat) gets the others,
+    never the same."""
     now = now or timezone.now()
     due = (
         AtsConnection.objects.filter(mode__in=[AtsConnection.Mode.POLLING, AtsConnection.Mode.BOTH])

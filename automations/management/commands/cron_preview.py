@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from automations import cron
+from automations.scheduling import cron
 
 MAX_COUNT = 1000
 

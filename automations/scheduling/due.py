@@ -21,7 +21,7 @@ from django.utils import timezone
 from automations.firing import runs_fire_bulk
 from automations.models import Automation, AutomationRun
 from automations.run_keys import missed_key, slot_key
-from automations.slots import SlotPlan, plan_slots
+from automations.scheduling.slots import SlotPlan, plan_slots
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from itertools import islice
 
 from cronsim import CronSim
 
-from automations import cron
 from automations.models import Automation
+from automations.scheduling import cron
 
 CATCH_UP_ALL_MAX = 10  # catch_up="all" runs at most this many missed slots (the newest)
 # Up to this many due slots are simply walked (the usual case is one); beyond it the plan

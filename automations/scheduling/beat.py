@@ -21,8 +21,8 @@ from django.utils import timezone
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from automations.dispatch import runs_dispatch_due
-from automations.due import automations_fire_due, seconds_until_next_due
-from automations.schedule_records import FIRE_TASK
+from automations.scheduling.due import automations_fire_due, seconds_until_next_due
+from automations.scheduling.schedule_records import FIRE_TASK
 from webhooks.dispatch import inbound_request_drain
 
 logger = logging.getLogger(__name__)
