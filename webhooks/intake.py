@@ -18,7 +18,6 @@ from django.db import IntegrityError
 
 from webhooks.event_store import StoredRow, inbound_event_store
 from webhooks.models import AtsConnection
-from webhooks.providers import ADAPTERS
 from webhooks.providers.common import (
     MalformedError,
     Request,
@@ -26,6 +25,7 @@ from webhooks.providers.common import (
     body_hash,
 )
 from webhooks.providers.parsing import check_strings, check_text
+from webhooks.providers.registry import provider_get
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +57,11 @@ def refuse(status: int, reason: str, *, provider: str, connection_id: str) -> An
 def inbound_receive(
     *, provider: str, connection_id: str, request: Request, content_length: int | None = None
 ) -> Answer:
-    adapter = ADAPTERS.get(provider)
+    adapter = provider_get(provider)
     where = {"provider": provider, "connection_id": connection_id}
     if adapter is None:
         return refuse(404, f"unknown provider {provider!r}", **where)
-    methods = getattr(adapter, "METHODS", ("POST",))
+    methods = adapter.methods
     if request.method not in methods:
         use = " or ".join(methods)
         answer = refuse(405, f"{request.method} is not accepted; use {use}", **where)
@@ -78,8 +78,7 @@ def inbound_receive(
         return refuse(413, f"body over {MAX_BODY_BYTES} bytes", **where)
     secret = connection.secret
     try:
-        handshake = getattr(adapter, "handshake", None)
-        if handshake is not None and (echo := handshake(request)) is not None:
+        if adapter.handshake is not None and (echo := adapter.handshake(request)) is not None:
             logger.info("webhook %s/%s: subscription activation answered", provider, connection_id)
             return Answer(200, {"ok": True}, headers=echo)
         if not secret:
@@ -87,7 +86,7 @@ def inbound_receive(
         delivery = adapter.verify_and_parse(request, secret)
         if delivery.is_ping and not delivery.remember_ping:
             logger.info("webhook %s/%s: ping answered", provider, connection_id)
-            return Answer(adapter.SUCCESS_STATUS, {"ok": True, "ping": True})
+            return Answer(adapter.success_status, {"ok": True, "ping": True})
         delivery.delivery_id = delivery.delivery_id or body_hash(request.body)
         if delivery.is_ping:
             # Kept as a ping row only to spend its signed id: with no type and no raw type in
@@ -116,7 +115,7 @@ def inbound_receive(
         return refuse(404, "no such connection for this provider", **where)
     if delivery.is_ping and event_id is not None:
         logger.info("webhook %s/%s: ping answered (its id kept)", provider, connection_id)
-        return Answer(adapter.SUCCESS_STATUS, {"ok": True, "ping": True})
+        return Answer(adapter.success_status, {"ok": True, "ping": True})
     if event_id is None:
         logger.info(
             "webhook %s/%s: duplicate delivery %s acknowledged and dropped",
@@ -124,11 +123,11 @@ def inbound_receive(
             connection_id,
             row.delivery_id,
         )
-        return Answer(adapter.SUCCESS_STATUS, {"ok": True, "duplicate": True})
+        return Answer(adapter.success_status, {"ok": True, "duplicate": True})
     # The stored row is the queue entry; the scheduler wakes the workers to drain waiting
     # events (webhooks/dispatch.py): a Celery message per delivery would cost more than the
     # rest of the request.
-    return Answer(adapter.SUCCESS_STATUS, {"ok": True, "id": str(row.public_id)})
+    return Answer(adapter.success_status, {"ok": True, "id": str(row.public_id)})
 
 
 def _check_storable(row: StoredRow) -> None:
