@@ -111,7 +111,8 @@ def inbound_receive(
     try:
         event_id = inbound_event_store(row)
     except IntegrityError:  # the connection was deleted since it was cached
-        _CACHE.pop(connection_id, None)
+        if (public_id := _uuid(connection_id)) is not None:
+            connection_forget(public_id)
         return refuse(404, "no such connection for this provider", **where)
     if delivery.is_ping and event_id is not None:
         logger.info("webhook %s/%s: ping answered (its id kept)", provider, connection_id)
@@ -156,20 +157,25 @@ class _Known:
     mode: str
 
 
-_CACHE: dict[str, tuple[float, _Known | None]] = {}
+_CACHE: dict[uuid.UUID, tuple[float, _Known | None]] = {}
 CACHE_SECONDS = 30.0
 
 
 def _connection(connection_id: str) -> _Known | None:
-    """The connection's id, provider and secret, cached for CACHE_SECONDS per process: the
-    lookup and the secret's decryption are most of a delivery's cost otherwise. A changed
-    secret takes effect within that time."""
+    """The connection's id, provider and secret, cached for CACHE_SECONDS per process (keyed
+    by the parsed id, so every spelling of one UUID shares an entry): the lookup and the
+    secret's decryption are most of a delivery's cost otherwise. A secret changed through
+    webhooks/services.py is dropped from this process's cache at once
+    (`connection_forget`); other processes pick it up within CACHE_SECONDS."""
+    public_id = _uuid(connection_id)
+    if public_id is None:
+        return None
     now = time.monotonic()
-    hit = _CACHE.get(connection_id)
+    hit = _CACHE.get(public_id)
     if hit is not None and hit[0] > now:
         return hit[1]
     found = (
-        AtsConnection.objects.filter(public_id=_uuid(connection_id))
+        AtsConnection.objects.filter(public_id=public_id)
         .only("pk", "provider", "secrets", "mode")
         .first()
     )
@@ -185,11 +191,16 @@ def _connection(connection_id: str) -> _Known | None:
     )
     if len(_CACHE) > 10_000:
         _CACHE.clear()
-    _CACHE[connection_id] = (now + CACHE_SECONDS, known)
+    _CACHE[public_id] = (now + CACHE_SECONDS, known)
     return known
 
 
-def _uuid(value: str):
+def connection_forget(public_id: uuid.UUID) -> None:
+    """Drop the connection from this process's cache (its secret or mode changed)."""
+    _CACHE.pop(public_id, None)
+
+
+def _uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
     except ValueError:
