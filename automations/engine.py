@@ -22,7 +22,7 @@ from delivery.notify import notify_automation_paused
 from delivery.services import deliver_result
 from skills.registry import implementation_for
 from skills.results import SkillContext, SkillError, SkillResult
-from webhooks.clients import ats_client_for_org
+from webhooks.ats_clients import ats_client_for_org
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from accounts.models import Organization
-from webhooks.providers.base import AtsClient
+from webhooks.ats_read import AtsClient
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,13 @@ from werkzeug.wrappers import Response
 from automations.triggers.drain import inbound_process
 from tests.ats import FIXTURES, connection, post, signed
 from tests.factories import OrganizationFactory
-from webhooks.api_clients import AshbyClient, GreenhouseClient, LeverClient, WorkableClient
-from webhooks.api_http import ApiError
 from webhooks.models import InboundEvent
 from webhooks.polling import connection_poll
+from webhooks.providers.api_session import ApiError
+from webhooks.providers.ashby import AshbyApi
+from webhooks.providers.greenhouse import GreenhouseApi
+from webhooks.providers.lever import LeverApi
+from webhooks.providers.workable import WorkableApi
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +53,7 @@ def test_greenhouse_follows_link_pagination(httpserver):
     httpserver.expect_request(
         "/v1/applications", query_string="page=2&per_page=500"
     ).respond_with_json([gh_app(2, "Offer")])
-    apps = GreenhouseClient(base, "key").list_applications()
+    apps = GreenhouseApi(base, "key").list_applications()
     assert [a["id"] for a in apps] == ["1", "2"]
     assert httpserver.log[0][0].authorization.username == "key"
 
@@ -62,7 +65,7 @@ def test_lever_offset_pagination(httpserver):
     httpserver.expect_ordered_request(
         "/v1/stages", query_string="limit=100&offset=tok2"
     ).respond_with_json({"data": [{"id": "s2", "text": "Onsite"}], "hasNext": False})
-    stages = LeverClient(httpserver.url_for("/v1"), "key").list_stages()
+    stages = LeverApi(httpserver.url_for("/v1"), "key").list_stages()
     assert stages == [{"id": "s1", "name": "New lead"}, {"id": "s2", "name": "Onsite"}]
 
 
@@ -83,7 +86,7 @@ def test_ashby_cursor_pagination(httpserver):
             "syncToken": "sync-1",
         }
     )
-    apps = AshbyClient(httpserver.url_for(""), "key").list_applications()
+    apps = AshbyApi(httpserver.url_for(""), "key").list_applications()
     assert [a["id"] for a in apps] == ["a1", "a2"]
 
 
@@ -95,7 +98,7 @@ def test_workable_paging_next(httpserver):
     httpserver.expect_ordered_request(
         "/spi/v3/candidates", query_string="since_id=2&limit=100"
     ).respond_with_json({"candidates": [{"id": "c2", "stage": "interview"}]})
-    apps = WorkableClient(httpserver.url_for("/spi/v3"), "tok").list_applications()
+    apps = WorkableApi(httpserver.url_for("/spi/v3"), "tok").list_applications()
     assert [a["id"] for a in apps] == ["c1", "c2"]
     assert httpserver.log[0][0].headers["Authorization"] == "Bearer tok"
 
@@ -106,21 +109,21 @@ def test_429_with_retry_after_is_honoured(httpserver):
     )
     httpserver.expect_ordered_request("/v1/jobs").respond_with_json([{"id": 7, "name": "SRE"}])
     started = time.monotonic()
-    jobs = GreenhouseClient(httpserver.url_for("/v1"), "key").list_jobs()
+    jobs = GreenhouseApi(httpserver.url_for("/v1"), "key").list_jobs()
     assert jobs[0]["name"] == "SRE" and time.monotonic() - started >= 1.0
 
 
 def test_500_is_retried_then_reported(httpserver):
     httpserver.expect_request("/v1/jobs").respond_with_data("boom", status=500)
     with pytest.raises(ApiError, match="answered 500") as exc:
-        GreenhouseClient(httpserver.url_for("/v1"), "key").list_jobs()
+        GreenhouseApi(httpserver.url_for("/v1"), "key").list_jobs()
     assert exc.value.retryable and len(httpserver.log) == 4  # the first try and 3 retries
 
 
 def test_401_is_not_retried(httpserver):
     httpserver.expect_request("/v1/jobs").respond_with_data("bad key", status=401)
     with pytest.raises(ApiError, match="answered 401"):
-        GreenhouseClient(httpserver.url_for("/v1"), "key").list_jobs()
+        GreenhouseApi(httpserver.url_for("/v1"), "key").list_jobs()
     assert len(httpserver.log) == 1
 
 
@@ -212,15 +215,15 @@ def test_zoho_page_pagination(httpserver):
     ).respond_with_json(
         {"data": [{"id": "2", "Full_Name": "Ana"}], "info": {"more_records": False, "page": 2}}
     )
-    from webhooks.api_clients import ZohoRecruitClient
+    from webhooks.providers.zoho import ZohoRecruitApi
 
-    people = ZohoRecruitClient(httpserver.url_for("/recruit/v2"), "tok").list_candidates()
+    people = ZohoRecruitApi(httpserver.url_for("/recruit/v2"), "tok").list_candidates()
     assert [p["name"] for p in people] == ["José", "Ana"]
     assert httpserver.log[0][0].headers["Authorization"] == "Zoho-oauthtoken tok"
 
 
 def test_smartrecruiters_next_page_id(httpserver):
-    from webhooks.api_clients import SmartRecruitersClient
+    from webhooks.providers.smartrecruiters import SmartRecruitersApi
 
     httpserver.expect_ordered_request("/jobs", query_string="limit=100").respond_with_json(
         {"content": [{"id": "j1", "title": "SRE", "status": "SOURCING"}], "nextPageId": "p2"}
@@ -228,7 +231,7 @@ def test_smartrecruiters_next_page_id(httpserver):
     httpserver.expect_ordered_request(
         "/jobs", query_string="limit=100&pageId=p2"
     ).respond_with_json({"content": [{"id": "j2", "title": "PM", "status": "SOURCING"}]})
-    jobs = SmartRecruitersClient(httpserver.url_for(""), "tok").list_jobs()
+    jobs = SmartRecruitersApi(httpserver.url_for(""), "tok").list_jobs()
     assert [j["name"] for j in jobs] == ["SRE", "PM"]
     assert httpserver.log[0][0].headers["X-SmartToken"] == "tok"
 
@@ -272,5 +275,5 @@ def test_a_redirect_is_an_error_not_a_page(httpserver):
         Response(status=302, headers={"Location": "http://10.0.0.1/v1/jobs"})
     )
     with pytest.raises(ApiError, match="answered 302") as exc:
-        GreenhouseClient(httpserver.url_for("/v1"), "key").list_jobs()
+        GreenhouseApi(httpserver.url_for("/v1"), "key").list_jobs()
     assert not exc.value.retryable and len(httpserver.log) == 1

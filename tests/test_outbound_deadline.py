@@ -13,8 +13,8 @@ import pytest
 from delivery.models import DeliveryChannel
 from delivery.services import channel_send_test
 from tests.factories import OrganizationFactory, member
-from webhooks.api_clients import GreenhouseClient
-from webhooks.api_http import ApiError
+from webhooks.providers.api_session import ApiError
+from webhooks.providers.greenhouse import GreenhouseApi
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +114,7 @@ def test_a_channel_send_ends_at_the_total_deadline(dripper, drip_settings):
 
 
 def test_an_ats_call_ends_at_the_total_deadline(dripper, drip_settings):
-    client = GreenhouseClient(f"http://127.0.0.1:{dripper.port}/v1", "key")
+    client = GreenhouseApi(f"http://127.0.0.1:{dripper.port}/v1", "key")
     started = time.monotonic()
     with pytest.raises(ApiError) as exc:
         client.list_jobs()
@@ -129,9 +129,9 @@ def test_an_ats_page_over_its_cap_is_an_error_not_truncated_json(drip_settings, 
     big = [{"id": n, "name": "x" * 50} for n in range(40)]  # about 2.6 kB
     httpserver.expect_request("/v1/jobs").respond_with_json(big)
     with pytest.raises(ApiError, match="larger than 1000 bytes") as exc:
-        GreenhouseClient(httpserver.url_for("/v1"), "key").list_jobs()
+        GreenhouseApi(httpserver.url_for("/v1"), "key").list_jobs()
     assert not exc.value.retryable
     # Under the cap (the default is far larger than a delivery's 64 KiB) a page reads whole.
     drip_settings.OUTBOUND_ATS_MAX_RESPONSE_BYTES = 100_000
     drip_settings.OUTBOUND_MAX_RESPONSE_BYTES = 1000
-    assert len(GreenhouseClient(httpserver.url_for("/v1"), "key").list_jobs()) == 40
+    assert len(GreenhouseApi(httpserver.url_for("/v1"), "key").list_jobs()) == 40

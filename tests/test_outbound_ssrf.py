@@ -24,8 +24,8 @@ from delivery.models import DeliveryChannel
 from delivery.services import channel_send_test
 from tests.ats import connection
 from tests.factories import OrganizationFactory, member
-from webhooks.api_clients import client_for_connection
-from webhooks.api_http import ApiError
+from webhooks.ats_clients import api_client_for_connection
+from webhooks.providers.api_session import ApiError
 
 pytestmark = pytest.mark.django_db
 
@@ -197,7 +197,7 @@ def ats_client(provider: str, base_url: str):
         base_url=base_url,
         secrets={"webhook_secret": "s", "api_key": "THE-ATS-API-KEY"},
     )
-    return client_for_connection(conn)
+    return api_client_for_connection(conn)
 
 
 @pytest.mark.parametrize("kind", URL_KINDS)

@@ -18,7 +18,6 @@ from django.db import IntegrityError
 
 from webhooks.event_store import StoredRow, inbound_event_store
 from webhooks.models import AtsConnection
-from webhooks.providers import ADAPTERS
 from webhooks.providers.common import (
     MalformedError,
     Request,
@@ -26,6 +25,7 @@ from webhooks.providers.common import (
     body_hash,
 )
 from webhooks.providers.parsing import check_strings, check_text
+from webhooks.providers.registry import provider_get
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +57,11 @@ def refuse(status: int, reason: str, *, provider: str, connection_id: str) -> An
 def inbound_receive(
     *, provider: str, connection_id: str, request: Request, content_length: int | None = None
 ) -> Answer:
-    adapter = ADAPTERS.get(provider)
+    adapter = provider_get(provider)
     where = {"provider": provider, "connection_id": connection_id}
     if adapter is None:
         return refuse(404, f"unknown provider {provider!r}", **where)
-    methods = getattr(adapter, "METHODS", ("POST",))
+    methods = adapter.methods
     if request.method not in methods:
         use = " or ".join(methods)
         answer = refuse(405, f"{request.method} is not accepted; use {use}", **where)
@@ -78,8 +78,7 @@ def inbound_receive(
         return refuse(413, f"body over {MAX_BODY_BYTES} bytes", **where)
     secret = connection.secret
     try:
-        handshake = getattr(adapter, "handshake", None)
-        if handshake is not None and (echo := handshake(request)) is not None:
+        if adapter.handshake is not None and (echo := adapter.handshake(request)) is not None:
             logger.info("webhook %s/%s: subscription activation answered", provider, connection_id)
             return Answer(200, {"ok": True}, headers=echo)
         if not secret:
@@ -87,7 +86,7 @@ def inbound_receive(
         delivery = adapter.verify_and_parse(request, secret)
         if delivery.is_ping and not delivery.remember_ping:
             logger.info("webhook %s/%s: ping answered", provider, connection_id)
-            return Answer(adapter.SUCCESS_STATUS, {"ok": True, "ping": True})
+            return Answer(adapter.success_status, {"ok": True, "ping": True})
         delivery.delivery_id = delivery.delivery_id or body_hash(request.body)
         if delivery.is_ping:
             # Kept as a ping row only to spend its signed id: with no type and no raw type in
@@ -112,11 +111,12 @@ def inbound_receive(
     try:
         event_id = inbound_event_store(row)
     except IntegrityError:  # the connection was deleted since it was cached
-        _CACHE.pop(connection_id, None)
+        if (public_id := _uuid(connection_id)) is not None:
+            connection_forget(public_id)
         return refuse(404, "no such connection for this provider", **where)
     if delivery.is_ping and event_id is not None:
         logger.info("webhook %s/%s: ping answered (its id kept)", provider, connection_id)
-        return Answer(adapter.SUCCESS_STATUS, {"ok": True, "ping": True})
+        return Answer(adapter.success_status, {"ok": True, "ping": True})
     if event_id is None:
         logger.info(
             "webhook %s/%s: duplicate delivery %s acknowledged and dropped",
@@ -124,11 +124,11 @@ def inbound_receive(
             connection_id,
             row.delivery_id,
         )
-        return Answer(adapter.SUCCESS_STATUS, {"ok": True, "duplicate": True})
+        return Answer(adapter.success_status, {"ok": True, "duplicate": True})
     # The stored row is the queue entry; the scheduler wakes the workers to drain waiting
     # events (webhooks/dispatch.py): a Celery message per delivery would cost more than the
     # rest of the request.
-    return Answer(adapter.SUCCESS_STATUS, {"ok": True, "id": str(row.public_id)})
+    return Answer(adapter.success_status, {"ok": True, "id": str(row.public_id)})
 
 
 def _check_storable(row: StoredRow) -> None:
@@ -157,20 +157,25 @@ class _Known:
     mode: str
 
 
-_CACHE: dict[str, tuple[float, _Known | None]] = {}
+_CACHE: dict[uuid.UUID, tuple[float, _Known | None]] = {}
 CACHE_SECONDS = 30.0
 
 
 def _connection(connection_id: str) -> _Known | None:
-    """The connection's id, provider and secret, cached for CACHE_SECONDS per process: the
-    lookup and the secret's decryption are most of a delivery's cost otherwise. A changed
-    secret takes effect within that time."""
+    """The connection's id, provider and secret, cached for CACHE_SECONDS per process (keyed
+    by the parsed id, so every spelling of one UUID shares an entry): the lookup and the
+    secret's decryption are most of a delivery's cost otherwise. A secret changed through
+    webhooks/services.py is dropped from this process's cache at once
+    (`connection_forget`); other processes pick it up within CACHE_SECONDS."""
+    public_id = _uuid(connection_id)
+    if public_id is None:
+        return None
     now = time.monotonic()
-    hit = _CACHE.get(connection_id)
+    hit = _CACHE.get(public_id)
     if hit is not None and hit[0] > now:
         return hit[1]
     found = (
-        AtsConnection.objects.filter(public_id=_uuid(connection_id))
+        AtsConnection.objects.filter(public_id=public_id)
         .only("pk", "provider", "secrets", "mode")
         .first()
     )
@@ -186,11 +191,16 @@ def _connection(connection_id: str) -> _Known | None:
     )
     if len(_CACHE) > 10_000:
         _CACHE.clear()
-    _CACHE[connection_id] = (now + CACHE_SECONDS, known)
+    _CACHE[public_id] = (now + CACHE_SECONDS, known)
     return known
 
 
-def _uuid(value: str):
+def connection_forget(public_id: uuid.UUID) -> None:
+    """Drop the connection from this process's cache (its secret or mode changed)."""
+    _CACHE.pop(public_id, None)
+
+
+def _uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
     except ValueError:

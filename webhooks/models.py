@@ -110,10 +110,14 @@ class AtsConnection(TimeStampedModel):
     provider = models.CharField(max_length=20, choices=Provider.choices)
     name = models.CharField(max_length=120)
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.WEBHOOK)
+    # Written only by webhooks/services.py (set, rotate), never shown after it is set.
     secrets = EncryptedJSONField(
         default=dict,
         blank=True,
         help_text='{"webhook_secret": ..., "api_key": ...} (encrypted; never shown again)',
+    )
+    secrets_rotated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a secret or API key was last set or rotated."
     )
     base_url = models.URLField(
         blank=True, help_text="API base URL, e.g. https://harvest.greenhouse.io/v1"

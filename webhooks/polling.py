@@ -11,8 +11,9 @@ from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from webhooks.api_clients import client_for_connection
+from webhooks.ats_clients import api_client_for_connection
 from webhooks.models import AtsConnection, InboundEvent, KnownApplication
+from webhooks.providers.api import ProviderApi
 from webhooks.providers.common import event
 
 logger = logging.getLogger(__name__)
@@ -90,11 +91,15 @@ def connection_poll(*, connection: AtsConnection, now: datetime | None = None) -
     """Poll once; returns how many new events were stored."""
     now = now or timezone.now()
     connection = AtsConnection.objects.get(pk=connection.pk)  # the cursor as stored now
-    client = client_for_connection(connection)
+    client = api_client_for_connection(connection)
     first = not connection.poll_cursor
     since = None if first else datetime.fromisoformat(connection.poll_cursor) - OVERLAP
     apps = client.list_applications(updated_since=since)
-    interviews = client.list_scheduled_interviews(updated_since=since) if not first else []
+    interviews = (
+        client.list_scheduled_interviews(updated_since=since)
+        if client.LISTS_INTERVIEWS and not first
+        else []
+    )
     known = {
         k.application_id: k
         for k in KnownApplication.objects.filter(
@@ -184,10 +189,10 @@ def poll_failed(connection: AtsConnection, exc: Exception) -> None:
     )
 
 
-def _candidate(client, candidate_id: str | None, cache: dict) -> dict:
+def _candidate(client: ProviderApi, candidate_id: str | None, cache: dict) -> dict:
     if not candidate_id:
         return {}
-    if candidate_id not in cache and hasattr(client, "get_candidate"):
+    if candidate_id not in cache and client.GETS_CANDIDATE:
         cache[candidate_id] = client.get_candidate(candidate_id)
     return cache.get(candidate_id) or {"id": candidate_id}
 

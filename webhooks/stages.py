@@ -38,9 +38,12 @@ def _stage_name(
         if unavailable is not None and connection.pk in unavailable:
             return stage_id  # the API already failed for this connection in this drain
         try:
-            from webhooks.api_clients import client_for_connection
+            from webhooks.ats_clients import api_client_for_connection
 
-            names = {s["id"]: s["name"] for s in client_for_connection(connection).list_stages()}
+            client = api_client_for_connection(connection)
+            if not client.LISTS_STAGES:
+                return stage_id  # this ATS sends names, or has no stage list to ask
+            names = {s["id"]: s["name"] for s in client.list_stages()}
         except Exception as exc:  # keep the id; the event still flows
             logger.warning("connection %s: stage names unavailable (%s)", connection.pk, exc)
             if unavailable is not None:

@@ -20,9 +20,9 @@ def poll_connections() -> int:
 
 @shared_task(name="webhooks.poll_connection")
 def poll_connection(connection_id: int) -> int:
-    from webhooks.api_http import ApiError
     from webhooks.models import AtsConnection
     from webhooks.polling import connection_poll, poll_failed
+    from webhooks.providers.api_session import ApiError
 
     connection = AtsConnection.objects.filter(pk=connection_id).first()
     if connection is None:  # deleted since it was claimed

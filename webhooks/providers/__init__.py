@@ -1,9 +1,3 @@
-"""One adapter module per ATS: verify a webhook, parse it, normalise it to the canonical event."""
-
-from types import ModuleType
-
-from webhooks.providers import ashby, greenhouse, lever, smartrecruiters, workable, zoho
-
-ADAPTERS: dict[str, ModuleType] = {
-    module.NAME: module for module in (greenhouse, lever, ashby, workable, zoho, smartrecruiters)
-}
+"""One module per ATS, each holding its webhook adapter (verify, normalise) and its API
+client; `registry.py` maps a provider's name to both. The sandbox (demo data in our own
+database) is `sandbox.py`."""

@@ -1,19 +1,28 @@
 """Ashby: `Ashby-Signature: sha256=<hex>` HMAC-SHA256 of the raw body, checked before the body
 is parsed; `webhookActionId` (inside the signed body) is shared by related webhooks of one
-action, so deliveries are told apart by id and action."""
+action, so deliveries are told apart by id and action.
+
+API: RPC-style POSTs, Basic auth with the API key; pagination by cursor / moreDataAvailable /
+nextCursor."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
 
+from webhooks.providers.api import ProviderApi
+from webhooks.providers.api_session import ApiError
 from webhooks.providers.common import (
     Delivery,
     Request,
     body_hash,
     check_hex_header,
+    dig,
     event,
+    iso,
     json_object,
 )
+from webhooks.providers.provider import Provider
 from webhooks.providers.reading import ID, OBJECT, TEXT, TIME, pick
 
 NAME = "ashby"
@@ -80,3 +89,93 @@ def normalize(delivery: Delivery) -> dict:
         stage_to=at(data, "application.currentInterviewStage.title", TEXT),
         interview=interview,
     )
+
+
+# --- The API client -----------------------------------------------------------------------------
+
+
+class AshbyApi(ProviderApi):
+    NAME = NAME
+    DEFAULT_BASE_URL = "https://api.ashbyhq.com"
+    LISTS_STAGES = True
+    LISTS_INTERVIEWS = True
+
+    def _call(self, method: str, payload: dict) -> dict:
+        data = self.http.post(f"{self.base}/{method}", json=payload).json()
+        if not data.get("success", True):
+            raise ApiError(f"Ashby {method}: {data.get('errors') or data}")
+        return data
+
+    def _pages(self, method: str, body: dict) -> list[dict]:
+        out, cursor = [], None
+        while True:
+            data = self._call(
+                method, {"limit": 100, **body, **({"cursor": cursor} if cursor else {})}
+            )
+            out.extend(data.get("results") or [])
+            if not data.get("moreDataAvailable") or not data.get("nextCursor"):
+                return out
+            cursor = data["nextCursor"]
+
+    def probe(self) -> None:
+        self._call("job.list", {"limit": 1})
+
+    def list_jobs(self) -> list[dict]:
+        return [
+            {"id": j["id"], "name": j.get("title"), "status": j.get("status"), "raw": j}
+            for j in self._pages("job.list", {})
+        ]
+
+    def list_applications(self, *, updated_since: datetime | None = None) -> list[dict]:
+        body = {"createdAfter": int(updated_since.timestamp() * 1000)} if updated_since else {}
+        return [
+            {
+                "id": a["id"],
+                "candidate_id": dig(a, "candidate", "id"),
+                "job_id": dig(a, "job", "id"),
+                "job_name": dig(a, "job", "title"),
+                "stage": dig(a, "currentInterviewStage", "title"),
+                "status": str(a.get("status") or "").lower(),
+                "updated_at": iso(a.get("updatedAt")),
+                "raw": a,
+            }
+            for a in self._pages("application.list", body)
+        ]
+
+    def list_candidates(self, *, updated_since: datetime | None = None) -> list[dict]:
+        return [
+            {
+                "id": c["id"],
+                "name": c.get("name"),
+                "email": dig(c, "primaryEmailAddress", "value"),
+                "raw": c,
+            }
+            for c in self._pages("candidate.list", {})
+        ]
+
+    def list_stages(self) -> list[dict]:
+        return [
+            {"id": s["id"], "name": s.get("title")} for s in self._pages("interviewStage.list", {})
+        ]
+
+    def list_scheduled_interviews(self, *, updated_since: datetime | None = None) -> list[dict]:
+        return [
+            {
+                "id": s["id"],
+                "application_id": s.get("applicationId"),
+                "start_at": iso(dig(s, "interviewEvents", 0, "startTime")),
+                "status": str(s.get("status") or "").lower(),
+                "raw": s,
+            }
+            for s in self._pages("interviewSchedule.list", {})
+        ]
+
+
+PROVIDER = Provider(
+    name=NAME,
+    verify_and_parse=verify_and_parse,
+    normalize=normalize,
+    api=AshbyApi,
+    we_choose_webhook_secret=True,  # the secretToken is what we give webhook.create
+    success_status=SUCCESS_STATUS,
+)

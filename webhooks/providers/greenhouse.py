@@ -1,20 +1,28 @@
-"""Greenhouse: `Signature: sha256 <hex>` HMAC-SHA256 of the raw body; envelope {"action",
+"""Greenhouse. Webhooks: `Signature: sha256 <hex>` HMAC-SHA256 of the raw body; envelope {"action",
 "payload"}; only the new stage is sent. The `Greenhouse-Event-ID` header is not signed, so the
 delivery id is the hash of the signed body: a replay under a new header value is the same
-delivery (a retry resends the same body)."""
+delivery (a retry resends the same body).
+
+API: Harvest, Basic auth with the API key as user; pagination by RFC 5988 Link."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from functools import partial
 
+from webhooks.providers.api import ProviderApi, iso_z
 from webhooks.providers.common import (
     Delivery,
     Request,
     body_hash,
     check_hex_header,
+    dig,
     event,
+    iso,
     json_object,
 )
+from webhooks.providers.provider import Provider
 from webhooks.providers.reading import ID, OBJECT, TEXT, TIME, pick
 
 NAME = "greenhouse"
@@ -111,3 +119,101 @@ def normalize(delivery: Delivery) -> dict:
         delivery_id=delivery.delivery_id,
         candidate={"id": pick(candidate, "id", ID, prefix="payload.candidate")},
     )
+
+
+# --- The API client -----------------------------------------------------------------------------
+
+LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+
+
+def _candidate(c: dict) -> dict:
+    return {
+        "id": str(c["id"]),
+        "name": " ".join(p for p in (c.get("first_name"), c.get("last_name")) if p),
+        "email": dig(c, "email_addresses", 0, "value"),
+        "raw": c,
+    }
+
+
+class GreenhouseApi(ProviderApi):
+    NAME = NAME
+    DEFAULT_BASE_URL = "https://harvest.greenhouse.io/v1"
+    GETS_CANDIDATE = True
+    LISTS_STAGES = True
+    LISTS_INTERVIEWS = True
+
+    def _pages(self, path: str, params: dict) -> list[dict]:
+        url, out = f"{self.base}{path}", []
+        params = {"per_page": 500, **params}
+        while url:
+            response = self.http.get(url, params=params)
+            out.extend(response.json())
+            match = LINK_NEXT.search(response.headers.get("Link", ""))
+            url, params = (match.group(1), None) if match else (None, None)
+        return out
+
+    def probe(self) -> None:
+        self.http.get(f"{self.base}/jobs", params={"per_page": 1}).json()
+
+    def list_jobs(self) -> list[dict]:
+        return [
+            {"id": str(j["id"]), "name": j.get("name"), "status": j.get("status"), "raw": j}
+            for j in self._pages("/jobs", {})
+        ]
+
+    def list_applications(self, *, updated_since: datetime | None = None) -> list[dict]:
+        params = {"last_activity_after": iso_z(updated_since)} if updated_since else {}
+        out = []
+        for app in self._pages("/applications", params):
+            job = dig(app, "jobs", 0) or {}
+            out.append(
+                {
+                    "id": str(app["id"]),
+                    "candidate_id": str(app.get("candidate_id") or ""),
+                    "job_id": str(job.get("id") or ""),
+                    "job_name": job.get("name"),
+                    "stage": dig(app, "current_stage", "name"),
+                    "status": app.get("status"),
+                    "updated_at": iso(app.get("last_activity_at")),
+                    "raw": app,
+                }
+            )
+        return out
+
+    def list_candidates(self, *, updated_since: datetime | None = None) -> list[dict]:
+        params = {"updated_after": iso_z(updated_since)} if updated_since else {}
+        return [_candidate(c) for c in self._pages("/candidates", params)]
+
+    def get_candidate(self, candidate_id: str) -> dict:
+        return _candidate(self.http.get(f"{self.base}/candidates/{candidate_id}").json())
+
+    def list_stages(self) -> list[dict]:
+        stages = {}
+        for job in self.list_jobs():
+            for stage in self._pages(f"/jobs/{job['id']}/stages", {}):
+                stages[str(stage["id"])] = {"id": str(stage["id"]), "name": stage.get("name")}
+        return list(stages.values())
+
+    def list_scheduled_interviews(self, *, updated_since: datetime | None = None) -> list[dict]:
+        params = {"updated_after": iso_z(updated_since)} if updated_since else {}
+        return [
+            {
+                "id": str(i["id"]),
+                "application_id": str(i.get("application_id") or ""),
+                "start_at": iso(dig(i, "start", "date_time")),
+                "status": i.get("status"),
+                "updated_at": iso(i.get("updated_at")),
+                "raw": i,
+            }
+            for i in self._pages("/scheduled_interviews", params)
+        ]
+
+
+PROVIDER = Provider(
+    name=NAME,
+    verify_and_parse=verify_and_parse,
+    normalize=normalize,
+    api=GreenhouseApi,
+    we_choose_webhook_secret=True,  # "the secret key can be any value"
+    success_status=SUCCESS_STATUS,
+)

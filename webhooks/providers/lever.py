@@ -3,26 +3,33 @@ is not signed), so the body is parsed (bounded) before the check. `token` is ran
 delivery and is the only signed identity: it is the delivery id, so a captured
 token/triggeredAt pair replayed with another body is the same delivery, acknowledged and
 dropped. `triggeredAt` must be within LEVER_REPLAY_TOLERANCE_SECONDS of now, so a captured
-pair is useless after that. Stage changes carry stage ids, resolved to names through the API."""
+pair is useless after that. Stage changes carry stage ids, resolved to names through the API.
+
+API: the Data API, Basic auth with the API key; pagination by offset token / hasNext."""
 
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from functools import partial
 
 from django.conf import settings
 
+from webhooks.providers.api import ProviderApi
 from webhooks.providers.common import (
     Delivery,
     MalformedError,
     Request,
     SignatureError,
     body_hash,
+    dig,
     event,
     hmac_hex,
+    iso,
     json_object,
     same,
 )
+from webhooks.providers.provider import Provider
 from webhooks.providers.reading import ID, OBJECT, TIME, pick
 
 NAME = "lever"
@@ -118,3 +125,82 @@ def normalize(delivery: Delivery) -> dict:
     )
     out["_stage_ids"] = stage_ids  # resolved to names by the pipeline (webhooks/stages.py)
     return out
+
+
+# --- The API client -----------------------------------------------------------------------------
+
+
+class LeverApi(ProviderApi):
+    NAME = NAME
+    DEFAULT_BASE_URL = "https://api.lever.co/v1"
+    LISTS_STAGES = True
+    LISTS_INTERVIEWS = True
+
+    def _pages(self, path: str, params: dict) -> list[dict]:
+        out, offset = [], None
+        while True:
+            query = {"limit": 100, **params, **({"offset": offset} if offset else {})}
+            body = self.http.get(f"{self.base}{path}", params=query).json()
+            out.extend(body.get("data") or [])
+            if not body.get("hasNext") or not body.get("next"):
+                return out
+            offset = body["next"]
+
+    def probe(self) -> None:
+        self.http.get(f"{self.base}/postings", params={"limit": 1}).json()
+
+    def list_jobs(self) -> list[dict]:
+        return [
+            {"id": p["id"], "name": p.get("text"), "status": p.get("state"), "raw": p}
+            for p in self._pages("/postings", {})
+        ]
+
+    def list_applications(self, *, updated_since: datetime | None = None) -> list[dict]:
+        params = {"expand": "stage"}
+        if updated_since:
+            params["updated_at_start"] = int(updated_since.timestamp() * 1000)
+        return [
+            {
+                "id": o["id"],
+                "candidate_id": o.get("contact"),
+                "stage": dig(o, "stage", "text"),
+                "status": "rejected" if o.get("archived") else "active",
+                "updated_at": iso(o.get("updatedAt")),
+                "raw": o,
+            }
+            for o in self._pages("/opportunities", params)
+        ]
+
+    def list_candidates(self, *, updated_since: datetime | None = None) -> list[dict]:
+        return [
+            {"id": a.get("candidate_id"), "raw": a["raw"]}
+            for a in self.list_applications(updated_since=updated_since)
+        ]
+
+    def list_stages(self) -> list[dict]:
+        return [{"id": s["id"], "name": s.get("text")} for s in self._pages("/stages", {})]
+
+    def list_scheduled_interviews(self, *, updated_since: datetime | None = None) -> list[dict]:
+        out = []
+        for app in self.list_applications(updated_since=updated_since):
+            for i in self._pages(f"/opportunities/{app['id']}/interviews", {}):
+                out.append(
+                    {
+                        "id": i["id"],
+                        "application_id": app["id"],
+                        "start_at": iso(i.get("date")),
+                        "status": "cancelled" if i.get("canceledAt") else "scheduled",
+                        "raw": i,
+                    }
+                )
+        return out
+
+
+PROVIDER = Provider(
+    name=NAME,
+    verify_and_parse=verify_and_parse,
+    normalize=normalize,
+    api=LeverApi,
+    we_choose_webhook_secret=False,  # the signature token is Lever's
+    success_status=SUCCESS_STATUS,
+)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from accounts.models import Organization
+from webhooks.ats_read import Application, AtsClient, Candidate, Job
 from webhooks.models import SandboxApplication, SandboxCandidate, SandboxJob
-from webhooks.providers.base import Application, Candidate, Job
 
 
-class SandboxClient:
+class SandboxClient(AtsClient):
     provider = "sandbox"
 
     def __init__(self, org: Organization) -> None:

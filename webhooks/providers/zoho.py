@@ -14,26 +14,34 @@ the method, without the token). Two real events can have identical parameters (a
 moved back to a stage, with no modified_time mapped) and a retry has identical parameters
 too; nothing in the request tells them apart. So without modified_time identical parameters
 are one delivery only within SAME_CONTENT_WINDOW_SECONDS (a retry storm), and a new event
-after that."""
+after that.
+
+API: Recruit API v2, `Authorization: Zoho-oauthtoken`; pagination by page/per_page and
+info.more_records."""
 
 from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from functools import partial
 from urllib.parse import parse_qsl, urlencode
 
+from webhooks.providers.api import ProviderApi, iso_z
 from webhooks.providers.common import (
     Delivery,
     MalformedError,
     Request,
     SignatureError,
     body_hash,
+    dig,
     event,
+    iso,
     parse_json,
     same,
 )
 from webhooks.providers.parsing import check_text
+from webhooks.providers.provider import Provider
 from webhooks.providers.reading import ID, TEXT, TIME, pick
 
 NAME = "zoho"
@@ -146,3 +154,108 @@ def normalize(delivery: Delivery) -> dict:
         stage_to=at(f, "stage", TEXT) or at(f, "status", TEXT),
         interview={"id": at(f, "interview_id", ID), "start_at": at(f, "interview_start", TIME)},
     )
+
+
+# --- The API client -----------------------------------------------------------------------------
+
+
+class ZohoRecruitApi(ProviderApi):
+    NAME = NAME
+    DEFAULT_BASE_URL = "https://recruit.zoho.com/recruit/v2"
+    LISTS_STAGES = False  # Zoho's stages are application statuses, sent by name
+    LISTS_INTERVIEWS = True
+
+    def auth_for(self, api_key: str) -> None:
+        return None
+
+    def headers_for(self, api_key: str) -> dict[str, str]:
+        return {"Authorization": f"Zoho-oauthtoken {api_key}"}
+
+    def _page(self, module: str, page: int, per_page: int, headers: dict | None = None):
+        return self.http.get(
+            f"{self.base}/{module}", params={"page": page, "per_page": per_page}, headers=headers
+        )
+
+    def _pages(self, module: str, headers: dict | None = None) -> list[dict]:
+        out, page = [], 1
+        while True:
+            response = self._page(module, page, 200, headers)
+            if response.status_code == 204:  # Zoho answers 204 when there are no records
+                return out
+            body = response.json()
+            out.extend(body.get("data") or [])
+            if not dig(body, "info", "more_records"):
+                return out
+            page += 1
+
+    @staticmethod
+    def _since(updated_since: datetime | None) -> dict | None:
+        return {"If-Modified-Since": iso_z(updated_since)} if updated_since else None
+
+    def probe(self) -> None:
+        response = self._page("Job_Openings", 1, 1)
+        if response.status_code != 204:
+            response.json()
+
+    def list_jobs(self) -> list[dict]:
+        return [
+            {
+                "id": str(j["id"]),
+                "name": j.get("Posting_Title") or j.get("Job_Opening_Name"),
+                "status": j.get("Job_Opening_Status"),
+                "raw": j,
+            }
+            for j in self._pages("Job_Openings")
+        ]
+
+    def list_applications(self, *, updated_since: datetime | None = None) -> list[dict]:
+        out = []
+        for a in self._pages("Applications", self._since(updated_since)):
+            status = str(a.get("Application_Status") or "").lower()
+            out.append(
+                {
+                    "id": str(a["id"]),
+                    "candidate_id": str(dig(a, "Candidate_Name", "id") or ""),
+                    "candidate_name": dig(a, "Candidate_Name", "name"),
+                    "job_id": str(dig(a, "Job_Opening_Name", "id") or ""),
+                    "job_name": dig(a, "Job_Opening_Name", "name"),
+                    "stage": a.get("Application_Status"),
+                    "status": "hired"
+                    if "hired" in status
+                    else "rejected"
+                    if "reject" in status
+                    else "active",
+                    "updated_at": iso(a.get("Modified_Time")),
+                    "raw": a,
+                }
+            )
+        return out
+
+    def list_candidates(self, *, updated_since: datetime | None = None) -> list[dict]:
+        return [
+            {"id": str(c["id"]), "name": c.get("Full_Name"), "email": c.get("Email"), "raw": c}
+            for c in self._pages("Candidates", self._since(updated_since))
+        ]
+
+    def list_scheduled_interviews(self, *, updated_since: datetime | None = None) -> list[dict]:
+        return [
+            {
+                "id": str(i["id"]),
+                "application_id": str(dig(i, "$Application_Id") or ""),
+                "start_at": iso(i.get("Start_DateTime")),
+                "status": "cancelled" if i.get("Interview_Status") == "Cancelled" else "scheduled",
+                "raw": i,
+            }
+            for i in self._pages("Interviews", self._since(updated_since))
+        ]
+
+
+PROVIDER = Provider(
+    name=NAME,
+    verify_and_parse=verify_and_parse,
+    normalize=normalize,
+    api=ZohoRecruitApi,
+    we_choose_webhook_secret=True,  # the token is a custom parameter we define
+    success_status=SUCCESS_STATUS,
+    methods=METHODS,
+)

@@ -12,15 +12,15 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from webhooks.providers import ADAPTERS
 from webhooks.providers.common import MalformedError, Request, SignatureError, body_hash
+from webhooks.providers.registry import PROVIDERS
 
 
 class Command(BaseCommand):
     help = "Normalise (and optionally verify) a raw ATS webhook payload."
 
     def add_arguments(self, parser):
-        parser.add_argument("provider", help=", ".join(sorted(ADAPTERS)))
+        parser.add_argument("provider", help=", ".join(sorted(PROVIDERS)))
         parser.add_argument("file", help="the raw body, or - for standard input")
         parser.add_argument("--secret", help="verify with this webhook secret")
         parser.add_argument(
@@ -46,10 +46,10 @@ class Command(BaseCommand):
         query: list[str],
         **options,
     ):
-        adapter = ADAPTERS.get(provider)
+        adapter = PROVIDERS.get(provider)
         if adapter is None:
             self._exit(
-                2, f"unknown provider {provider!r}; use one of {', '.join(sorted(ADAPTERS))}"
+                2, f"unknown provider {provider!r}; use one of {', '.join(sorted(PROVIDERS))}"
             )
         try:
             body = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()

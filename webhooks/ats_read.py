@@ -1,14 +1,18 @@
-"""What skills read from an ATS, whichever ATS it is: the provider-client interface.
+"""What skills read from an ATS, whichever ATS it is: the one typed read interface.
 
-Each provider module (the sandbox here; Greenhouse, Lever, ... later) returns these plain
-records so skills never see a provider's own payloads.
+Every provider's client implements `AtsClient` (the sandbox directly, the six real ATSs through
+the one adapter over their API clients, webhooks/providers/records.py) and returns these plain
+records, so skills never see a provider's own payloads.
+
+This module imports nothing else of webhooks: it is the only part of the app that skills may
+import (an import-linter contract in pyproject.toml holds that).
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -52,11 +56,26 @@ class ProviderError(Exception):
         self.retryable = retryable
 
 
-class AtsClient(Protocol):
-    provider: str
+class NotSupported(ProviderError):
+    """This ATS cannot do that at all (its API has no such endpoint): asking again never
+    helps, so it is never retryable."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+class AtsClient(ABC):
+    """The read interface. A client that cannot do something raises NotSupported and says
+    so in its `gets_candidate` flag, so no caller has to probe it with hasattr."""
+
+    provider: str
+    # Whether get_candidate can fetch one candidate by id (else it raises NotSupported).
+    gets_candidate: bool = True
+
+    @abstractmethod
     def list_jobs(self, *, status: str | None = "open") -> list[Job]: ...
 
+    @abstractmethod
     def list_applications(
         self,
         *,
@@ -66,6 +85,9 @@ class AtsClient(Protocol):
         applied_since: datetime | None = None,
     ) -> list[Application]: ...
 
-    def get_candidate(self, candidate_id: str) -> Candidate | None: ...
+    @abstractmethod
+    def get_candidate(self, candidate_id: str) -> Candidate | None:
+        """The candidate, or None if there is no such candidate."""
 
+    @abstractmethod
     def list_candidates(self, *, created_since: datetime | None = None) -> list[Candidate]: ...

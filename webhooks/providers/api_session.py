@@ -1,6 +1,7 @@
-"""HTTP for ATS APIs: the SSRF-safe outbound session (config/outbound.py: vetted, pinned
-addresses, a total deadline, a size cap), and retries on 429 and 5xx that honour
-Retry-After."""
+"""The HTTP part every ATS API client shares: the SSRF-safe outbound session
+(config/outbound.py: vetted, pinned addresses, a total deadline, a size cap), and retries on
+429 and 5xx that honour Retry-After. One ApiSession per client, kept for the client's life
+(webhooks/ats_clients.py reuses clients per process)."""
 
 from __future__ import annotations
 
@@ -17,21 +18,46 @@ logger = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False):
+    """An ATS API call failed. `kind` says how, for whoever must explain it to a person:
+    "refused" (the URL fails the outbound vetting), "timeout", "unreachable" (connection or
+    network error), "http" (the ATS answered an error status, in `status`), "too_large",
+    "bad_answer" (the ATS answered something its API does not send), "config" (no API key,
+    no client for this provider)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        kind: str = "http",
+    ):
         super().__init__(message)
         self.status = status
         self.retryable = retryable
+        self.kind = kind
 
 
 class ApiSession:
-    def __init__(self, *, auth: Any = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        auth: Any = None,
+        headers: dict[str, str] | None = None,
+        retries: bool = True,
+    ) -> None:
         self.auth = auth
+        # retries=False: one try only (a person waiting on "test connection").
+        self.retries = retries
         self.session = outbound.new_session()
         self.session.headers["User-Agent"] = "Skillomatic-Automations"
         self.session.headers.update(headers or {})
 
+    def close(self) -> None:
+        self.session.close()
+
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        waits = list(settings.ATS_API_BACKOFF_SECONDS)
+        waits = list(settings.ATS_API_BACKOFF_SECONDS) if self.retries else []
         while True:
             try:
                 response = outbound.request(
@@ -46,11 +72,12 @@ class ApiSession:
                     **kwargs,
                 )
             except outbound.OutboundRefused as exc:
-                raise ApiError(f"ATS URL refused: {exc}") from None
+                raise ApiError(f"ATS URL refused: {exc}", kind="refused") from None
             except outbound.OutboundTooLarge as exc:
-                raise ApiError(f"{method} {url}: {exc}") from None
+                raise ApiError(f"{method} {url}: {exc}", kind="too_large") from None
             except requests.RequestException as exc:
-                error = ApiError(f"{method} {url}: {type(exc).__name__}", retryable=True)
+                kind = "timeout" if isinstance(exc, requests.Timeout) else "unreachable"
+                error = ApiError(f"{method} {url}: {type(exc).__name__}", retryable=True, kind=kind)
                 retry_after = None
             else:
                 if response.status_code < 300:

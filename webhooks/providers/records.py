@@ -1,5 +1,5 @@
-"""Which ATS serves an organization's skills: its connected ATS (through that provider's API
-client) when it has one with an API key, else the sandbox."""
+"""The read interface (webhooks/ats_read.py) over any provider's API client: the one adapter
+that turns the clients' plain dicts into the typed records skills read."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from datetime import UTC, datetime
 
 from django.utils import timezone
 
-from accounts.models import Organization
-from webhooks.models import AtsConnection
-from webhooks.providers.base import Application, AtsClient, Candidate, Job
-from webhooks.providers.sandbox import SandboxClient
+from webhooks.ats_read import Application, AtsClient, Candidate, Job, NotSupported
+from webhooks.providers.api import ProviderApi
 
 OPEN_JOB_STATUSES = {"open", "active", "published", "sourcing", "in-progress", "public"}
 
@@ -22,12 +20,11 @@ def _dt(value: str | None) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-class ConnectedClient:
-    """The AtsClient interface over a provider's API client."""
-
-    def __init__(self, connection: AtsConnection, api) -> None:
-        self.provider = connection.provider
+class ApiRecordsClient(AtsClient):
+    def __init__(self, api: ProviderApi) -> None:
+        self.provider = api.NAME
         self.api = api
+        self.gets_candidate = api.GETS_CANDIDATE
 
     def list_jobs(self, *, status: str | None = "open") -> list[Job]:
         jobs = []
@@ -47,7 +44,12 @@ class ConnectedClient:
         return jobs
 
     def list_applications(
-        self, *, job_id=None, status=None, updated_since=None, applied_since=None
+        self,
+        *,
+        job_id: str | None = None,
+        status: str | None = None,
+        updated_since: datetime | None = None,
+        applied_since: datetime | None = None,
     ) -> list[Application]:
         out = []
         apps = self.api.list_applications(updated_since=updated_since or applied_since)
@@ -82,29 +84,17 @@ class ConnectedClient:
         return out
 
     def get_candidate(self, candidate_id: str) -> Candidate | None:
-        if not hasattr(self.api, "get_candidate"):
-            return None
+        if not self.api.GETS_CANDIDATE:
+            raise NotSupported(f"{self.provider} cannot fetch one candidate by id.")
         c = self.api.get_candidate(candidate_id)
         return Candidate(
             id=c["id"], name=c.get("name") or "", email=c.get("email") or "", source=""
         )
 
-    def list_candidates(self, *, created_since=None) -> list[Candidate]:
+    def list_candidates(self, *, created_since: datetime | None = None) -> list[Candidate]:
         return [
             Candidate(
                 id=str(c["id"]), name=c.get("name") or "", email=c.get("email") or "", source=""
             )
             for c in self.api.list_candidates(updated_since=created_since)
         ]
-
-
-def ats_client_for_org(*, org: Organization) -> AtsClient:
-    from webhooks.api_clients import CLIENTS
-
-    for connection in AtsConnection.objects.filter(organization=org).order_by("created_at"):
-        api_key = (connection.secrets or {}).get("api_key")
-        if api_key and connection.provider in CLIENTS:
-            return ConnectedClient(
-                connection, CLIENTS[connection.provider](connection.base_url, api_key)
-            )
-    return SandboxClient(org)
