@@ -11,7 +11,10 @@ using the one rule in `accounts.selectors`:
   says the owner may change them (`owner_may_change`, where a service allows the owner);
 - everyone else: nothing (403), whatever their groups say.
 
-The Django permission is still required as well: scoping only ever takes away.
+The Django permission is still required as well: scoping only ever takes away. Where an app
+has a fetcher list for the model (`automations_for_user`, `runs_for_user`, `channels_for_user`),
+the ModelAdmin names it in `scoped_queryset` and the rows it may view come from there, so the
+admin, the dashboard and the API show the same rows.
 
 `GuardedAdminMixin` holds what every admin gets, org-scoped or not: every action is checked
 per selected object and runs in one transaction, and a ValidationError raised by a service while
