@@ -11,7 +11,10 @@ using the one rule in `accounts.selectors`:
   says the owner may change them (`owner_may_change`, where a service allows the owner);
 - everyone else: nothing (403), whatever their groups say.
 
-The Django permission is still required as well: scoping only ever takes away.
+The Django permission is still required as well: scoping only ever takes away. Where an app
+has a fetcher list for the model (`automations_for_user`, `runs_for_user`, `channels_for_user`),
+the ModelAdmin names it in `scoped_queryset` and the rows it may view come from there, so the
+admin, the dashboard and the API show the same rows.
 
 `GuardedAdminMixin` holds what every admin gets, org-scoped or not: every action is checked
 per selected object and runs in one transaction, and a ValidationError raised by a service while
@@ -213,6 +216,11 @@ class OrgScopedAdmin(GuardedAdminMixin, admin.ModelAdmin):
     owner_field: str | None = None
     # Whether the owner may change their own row here (only where a service lets them).
     owner_may_change = False
+    # The app's fetcher list for this model (`automations_for_user`, ...), called as
+    # `scoped_queryset(user=...)`: where set, the rows a non-superuser may view come from it,
+    # so the admin shows exactly what the dashboard and the API fetch. It must give the same
+    # rows as org_field/owner_field would (which still decide add, change and delete).
+    scoped_queryset: Callable[..., QuerySet] | None = None
 
     # -- the rule ---------------------------------------------------------------------------
 
@@ -248,9 +256,17 @@ class OrgScopedAdmin(GuardedAdminMixin, admin.ModelAdmin):
             return self._admin_q(request)
         return self._admin_q(request) | self._owner_q(request)
 
+    def _viewable(self, request: HttpRequest) -> QuerySet:
+        """The rows a non-superuser may view: the fetcher's list where there is one."""
+        if self.scoped_queryset is not None:
+            return self.scoped_queryset(user=request.user)
+        return self.model._default_manager.filter(self._scope_q(request, write=False))
+
     def _in_scope(self, request: HttpRequest, obj, *, write: bool, admin_only: bool = False):
         if request.user.is_superuser:
             return True
+        if not write and not admin_only:
+            return self._viewable(request).filter(pk=obj.pk).exists()
         q = self._admin_q(request) if admin_only else self._scope_q(request, write=write)
         return self.model._default_manager.filter(q, pk=obj.pk).exists()
 
@@ -269,6 +285,9 @@ class OrgScopedAdmin(GuardedAdminMixin, admin.ModelAdmin):
         qs = super().get_queryset(request)
         if request.user.is_superuser:
             return qs
+        if self.scoped_queryset is not None:
+            # A subquery of the fetcher's rows: the admin's own ordering and joins stay.
+            return qs.filter(pk__in=self._viewable(request).values("pk"))
         return qs.filter(self._scope_q(request, write=False))
 
     def has_module_permission(self, request):

@@ -1,13 +1,24 @@
 """Which organizations a user belongs to and which they administer: the one rule every
-surface (admin, dashboard, API) scopes by."""
+surface (admin, dashboard, API) scopes by.
+
+The fetchers of each app (`automation_get_for_user`, `channel_get_for_user`, ...) build their
+querysets from the pieces at the end of this module (`member_owned_q`, `org_admin_q`,
+`acts_as_operator`) and fetch one row with `row_get_for_user`, so "who may see and change
+what" reads the same for every kind of row."""
 
 from __future__ import annotations
 
+import uuid
+from typing import TypeVar
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
 
 from accounts.models import Membership, Organization
+
+RowT = TypeVar("RowT", bound=Model)
 
 
 def organizations_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Organization]:
@@ -60,3 +71,57 @@ def org_admin_require(*, user: AbstractBaseUser, org: Organization) -> None:
         return
     if not is_org_admin(user=user, org=org):
         raise PermissionDenied(f"Only an admin of {org.name} can do this.")
+
+
+# -- the pieces every fetcher is built from ---------------------------------------------------
+
+
+def acts_as_operator(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Active superusers operate every org: every fetcher gives them every row (as
+    `membership_acting` lets them act as any org's admin)."""
+    return bool(user.is_authenticated and user.is_superuser and user.is_active)
+
+
+def member_owned_q(
+    *, user: AbstractBaseUser | AnonymousUser, owner_field: str, org_field: str = "organization"
+) -> Q:
+    """Rows whose owner (the path `owner_field`) is the user, in an org the user still
+    belongs to: leaving an org leaves its rows behind."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    # A subquery rather than a join through memberships: no duplicate rows, no DISTINCT.
+    member_of = Membership.objects.filter(user=user).values("organization")
+    return Q(**{owner_field: user.pk, f"{org_field}__in": member_of})
+
+
+def org_admin_q(*, user: AbstractBaseUser | AnonymousUser, org_field: str = "organization") -> Q:
+    """Every row of the orgs the user administers."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    admin_of = Membership.objects.filter(user=user, role=Membership.Role.ADMIN).values(
+        "organization"
+    )
+    return Q(**{f"{org_field}__in": admin_of})
+
+
+def row_get_for_user(
+    *,
+    readable: QuerySet[RowT],
+    writable: QuerySet[RowT] | None,
+    public_id: uuid.UUID | str,
+    write: bool,
+    what: str,
+) -> RowT:
+    """The one row of `readable` with this public id. Http404 when the user may not see it
+    (a foreign row looks exactly like no row, and so does a malformed id); PermissionDenied
+    when `write` is asked and the row is not in `writable` (they may see that it exists).
+    `writable` None: whoever may see a row may change it."""
+    try:
+        row = readable.filter(public_id=public_id).first()
+    except (ValidationError, ValueError):  # not a UUID: no row has that id
+        row = None
+    if row is None:
+        raise Http404(f"No such {what}.")
+    if write and writable is not None and not writable.filter(pk=row.pk).exists():
+        raise PermissionDenied(f"You may see this {what} but not change it.")
+    return row

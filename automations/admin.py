@@ -26,6 +26,7 @@ from automations import services
 from automations.models import Automation, AutomationRun
 from automations.scheduling import cron
 from automations.scheduling.schedule_records import FIRE_TASK
+from automations.selectors import automations_for_user, runs_for_user
 
 FORM_FIELDS = [
     "name",
@@ -97,6 +98,7 @@ class AutomationAdmin(OrgScopedAdmin):
     actions = ["pause", "resume", "approve", "run_now"]
     inlines = [RunInline]
     owner_field = "owner"  # members see their own automations, read-only (the dashboard edits)
+    scoped_queryset = staticmethod(automations_for_user)
     fixed_after_creation = ("organization", "owner")
     service_field_map = {"channels": "delivery_channels"}
 
@@ -235,6 +237,7 @@ class AutomationRunAdmin(OrgScopedAdmin):
     list_select_related = ["automation"]
     date_hierarchy = "scheduled_for"
     owner_field = "automation__owner"
+    scoped_queryset = staticmethod(runs_for_user)
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in AutomationRun._meta.fields]

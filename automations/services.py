@@ -19,6 +19,7 @@ from accounts.selectors import membership_acting, membership_require
 from automations.models import Automation
 from automations.scheduling import cron
 from automations.scheduling.schedule_records import periodic_task_remove, periodic_task_sync
+from automations.selectors import automations_for_user
 from automations.validation import (
     check_plan_frequency,
     clean_channel_specs,
@@ -50,11 +51,14 @@ EDITABLE = {
 
 
 def _check_can_manage(*, automation: Automation, by: AbstractBaseUser | None) -> Membership | None:
-    """None `by` is the system (scheduler, engine, management commands)."""
+    """PermissionDenied unless `by` may change the automation, by the one rule the fetchers
+    use (`automations_for_user(write=True)`); returns the role they act in. None `by` is the
+    system (scheduler, engine, management commands)."""
     if by is None:
         return None
+    # First: a non-member is told so, whatever the automation.
     membership = membership_acting(user=by, org=automation.organization)
-    if automation.owner_id != by.pk and not membership.is_admin:
+    if not automations_for_user(user=by, write=True).filter(pk=automation.pk).exists():
         raise PermissionDenied("Only the automation's owner or an org admin can change it.")
     return membership
 

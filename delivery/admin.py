@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from accounts.admin_scoping import OrgScopedAdmin
 from delivery.channel_services import channel_update
 from delivery.models import Delivery, DeliveryAttempt, DeliveryChannel, Notification
+from delivery.selectors import channels_for_user
 from delivery.services import channel_send_test
 
 
@@ -29,6 +30,8 @@ class NotificationAdmin(OrgScopedAdmin):
     fields = [*readonly_fields, "read_at"]
     owner_field = "user"
     owner_may_change = True  # marking one's own item read
+    # Not notifications_for_user: that is the recipient's inbox, and here org admins also
+    # see their members' items.
 
     def has_add_permission(self, request):
         return False
@@ -55,6 +58,7 @@ class DeliveryChannelAdmin(OrgScopedAdmin):
     actions = ["send_test"]
     owner_field = "owner"
     owner_may_change = True  # the service lets owners rename and test their own channels
+    scoped_queryset = staticmethod(channels_for_user)
 
     @admin.display(description="Configuration")
     def configured(self, obj):

@@ -15,6 +15,7 @@ from accounts.selectors import membership_require
 from config import outbound
 from delivery.channels.webhook import new_secret
 from delivery.models import DeliveryChannel
+from delivery.selectors import channels_for_user
 
 URL_KINDS = {DeliveryChannel.Kind.SLACK, DeliveryChannel.Kind.TEAMS, DeliveryChannel.Kind.WEBHOOK}
 
@@ -111,13 +112,14 @@ def channel_create(
 
 
 def channel_check_can_manage(*, channel: DeliveryChannel, by: AbstractBaseUser) -> None:
-    """The one rule for changing or using a channel from any surface: its owner (still a
-    member of its org) or an admin of its org; superusers operate everything. Else
-    PermissionDenied."""
+    """The one rule for changing or using a channel from any surface, the fetchers' own
+    (`channels_for_user(write=True)`): its owner (still a member of its org) or an admin of
+    its org; superusers operate everything. Else PermissionDenied."""
     if by.is_superuser and by.is_active:
         return
-    membership = membership_require(user=by, org=channel.organization)
-    if channel.owner_id != by.pk and not membership.is_admin:
+    # First: a non-member is told so, whatever the channel.
+    membership_require(user=by, org=channel.organization)
+    if not channels_for_user(user=by, write=True).filter(pk=channel.pk).exists():
         raise PermissionDenied("Only the channel's owner or an org admin can change or test it.")
 
 

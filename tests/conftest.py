@@ -36,6 +36,75 @@ def _restore_catalog_after_flush(request, django_db_blocker):
             catalog_sync(Skill)
 
 
+# -- the people every permission test is about ------------------------------------------------
+# One org (`org`) with its admin, a member who owns things (`owner`) and a colleague who owns
+# nothing of theirs (`member`); a user in no org (`outsider`); the admin of another org
+# (`other_org_admin`, of `other_org`); and a superuser. A module that needs its own org
+# (another name, plan or time zone) defines its own `org` fixture: these people then join it.
+
+
+@pytest.fixture
+def org(db):
+    from tests.factories import OrganizationFactory
+
+    return OrganizationFactory(name="Org A")
+
+
+@pytest.fixture
+def other_org(db):
+    from tests.factories import OrganizationFactory
+
+    return OrganizationFactory(name="Org B")
+
+
+@pytest.fixture
+def owner(org):
+    """A plain member of `org`: the one who owns the rows a test makes."""
+    from tests.factories import member
+
+    return member(org, username="owner")
+
+
+@pytest.fixture
+def member(org):
+    """Another plain member of `org`: a colleague of the owner, owning none of their rows."""
+    from tests.factories import member as make_member
+
+    return make_member(org, username="colleague")
+
+
+@pytest.fixture
+def org_admin(org):
+    from accounts.models import Membership
+    from tests.factories import member
+
+    return member(org, role=Membership.Role.ADMIN, username="org_admin")
+
+
+@pytest.fixture
+def outsider(db):
+    """A user of no org at all."""
+    from tests.factories import UserFactory
+
+    return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def other_org_admin(other_org):
+    from accounts.models import Membership
+    from tests.factories import member
+
+    return member(other_org, role=Membership.Role.ADMIN, username="other_org_admin")
+
+
+@pytest.fixture
+def superuser(db):
+    """An operator: a superuser who belongs to no org."""
+    from tests.factories import UserFactory
+
+    return UserFactory(username="root", is_superuser=True, is_staff=True)
+
+
 @pytest.fixture
 def celery_queue(settings):
     """A queue of this test's own, so tests running in parallel on one broker never take each

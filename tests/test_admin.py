@@ -11,7 +11,7 @@ from accounts.models import Membership, Organization
 from automations.firing import run_fire
 from automations.models import Automation
 from delivery.models import Notification
-from tests.factories import OrganizationFactory, automation, member, skill
+from tests.factories import automation, skill
 
 pytestmark = pytest.mark.django_db
 
@@ -22,24 +22,25 @@ def groups():
     return {g.name: g for g in Group.objects.all()}
 
 
-def staff(org, groups, role):
-    user = member(org, role=role, is_staff=True)
+def staff(user, groups, role):
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
     user.groups.add(groups["Org admins" if role == "admin" else "Recruiters"])
     return user
 
 
 @pytest.fixture
-def trio(groups):
-    """Two orgs: an admin and a member in the first, an admin in the second (the outsider)."""
-    org, other = OrganizationFactory(), OrganizationFactory()
-    admin = staff(org, groups, Membership.Role.ADMIN)
-    colleague = staff(org, groups, Membership.Role.MEMBER)
-    outsider = staff(other, groups, Membership.Role.ADMIN)
+def trio(groups, org, other_org, org_admin, owner, other_org_admin):
+    """Two orgs: an admin and a member in the first, an admin in the second (the outsider):
+    the shared people of tests/conftest.py, as admin staff."""
+    admin = staff(org_admin, groups, Membership.Role.ADMIN)
+    colleague = staff(owner, groups, Membership.Role.MEMBER)
+    outsider = staff(other_org_admin, groups, Membership.Role.ADMIN)
     auto = automation(org=org, owner=colleague, name="Ours")
-    theirs = automation(org=other, owner=outsider, name="Theirs")
+    theirs = automation(org=other_org, owner=outsider, name="Theirs")
     run, _ = run_fire(automation=auto, key="manual:1", triggered_by="manual", send=False)
     Notification.objects.create(organization=org, user=colleague, title="Our result", run=run)
-    Notification.objects.create(organization=other, user=outsider, title="Their result")
+    Notification.objects.create(organization=other_org, user=outsider, title="Their result")
     return {
         "org": org,
         "admin": admin,
@@ -103,15 +104,10 @@ def test_admin_pause_action_goes_through_the_service(client, trio):
     assert trio["theirs"].status == "active"  # not visible to this admin, so not touched
 
 
-def test_a_superuser_operates_any_orgs_automations(client, trio):
+def test_a_superuser_operates_any_orgs_automations(client, trio, superuser):
     """Superusers are the operators: the admin shows them every org, and the services behind
     its actions let them act as an admin of an org they are not a member of."""
-    from django.contrib.auth import get_user_model
-
-    root = get_user_model().objects.create(
-        username="operator", is_staff=True, is_superuser=True, password="!"
-    )
-    client.force_login(root)
+    client.force_login(superuser)
     changelist = reverse("admin:automations_automation_changelist")
     answer = client.post(changelist, {"action": "pause", "_selected_action": [trio["theirs"].pk]})
     assert answer.status_code == 302

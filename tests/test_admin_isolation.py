@@ -30,11 +30,10 @@ from django_celery_beat.models import (
 
 from accounts.models import Membership, Organization
 from automations.firing import run_fire
-from automations.management.commands.seed_demo import GROUP_PERMS
-from automations.management.commands.seed_demo import Command as SeedDemo
+from automations.management.commands.seed_demo import admin_groups_sync
 from automations.models import Automation
 from delivery.models import Delivery, DeliveryChannel, Notification
-from tests.factories import OrganizationFactory, automation, skill
+from tests.factories import automation, skill
 from webhooks.models import (
     AtsConnection,
     InboundEvent,
@@ -96,10 +95,6 @@ def _path(obj, path: str):
 
 def label_of(model) -> str:
     return model._meta.label_lower
-
-
-def groups() -> dict[str, Group]:
-    return {name: SeedDemo()._group(name, perms) for name, perms in GROUP_PERMS.items()}
 
 
 def staff(username: str, group: Group | None = None, **fields):
@@ -165,23 +160,30 @@ def shared_org_objects(org, tag: str) -> dict[str, models.Model]:
     }
 
 
+def make_staff(user, group: Group):
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.groups.add(group)
+    return user
+
+
 @pytest.fixture
-def world():
-    g = groups()
-    org_a, org_b = OrganizationFactory(name="Org A"), OrganizationFactory(name="Org B")
+def world(org, other_org, superuser, org_admin, owner, outsider, other_org_admin):
+    """The shared people of tests/conftest.py as admin staff: org A's admin and its member
+    (`owner`), B's admin, an outsider in no org holding the "Org admins" group, and one of our
+    own: a plain member of A who administers B."""
+    g = admin_groups_sync()
+    org_a, org_b = org, other_org
     users = {
-        "superuser": staff("root", is_superuser=True),
-        "admin_a": staff("admin_a", g["Org admins"]),
-        "member_a": staff("member_a", g["Recruiters"]),
+        "superuser": superuser,
+        "admin_a": make_staff(org_admin, g["Org admins"]),
+        "member_a": make_staff(owner, g["Recruiters"]),
         "member_a_admin_b": staff("member_a_admin_b", g["Org admins"]),
-        "outsider": staff("outsider", g["Org admins"]),
+        "outsider": make_staff(outsider, g["Org admins"]),
     }
-    boss_b = staff("boss_b", g["Org admins"])
-    join(users["admin_a"], org_a, "admin")
-    join(users["member_a"], org_a, "member")
+    boss_b = make_staff(other_org_admin, g["Org admins"])
     join(users["member_a_admin_b"], org_a, "member")
     join(users["member_a_admin_b"], org_b, "admin")
-    join(boss_b, org_b, "admin")
 
     objects: dict[str, dict[str, models.Model]] = {}
     for tag, org, owner in (

@@ -364,7 +364,9 @@ def test_run_link_tokens_work_only_for_their_run_and_time(auto, owner):
         assert client.get(path_of(link)).status_code == 200
 
 
-def test_members_who_may_see_the_run_see_it_others_get_404(auto, org, owner):
+def test_members_who_may_see_the_run_see_it_others_get_404(
+    auto, org, owner, org_admin, member, other_org_admin, outsider
+):
     run = new_run(auto)
     path = f"/runs/{run.public_id}/"
     assert Client().get(path).status_code == 302  # anonymous, no token: log in first
@@ -376,18 +378,17 @@ def test_members_who_may_see_the_run_see_it_others_get_404(auto, org, owner):
 
     mine = as_user(owner)
     assert mine.status_code == 200 and b"Manage this automation" in mine.content
-    assert as_user(member(org, role=Membership.Role.ADMIN)).status_code == 200
-    assert as_user(member(org)).status_code == 404  # a colleague, not an admin
-    outsider_org = OrganizationFactory()
-    assert as_user(member(outsider_org, role=Membership.Role.ADMIN)).status_code == 404
+    assert as_user(org_admin).status_code == 200
+    assert as_user(member).status_code == 404  # a colleague, not an admin
+    assert as_user(other_org_admin).status_code == 404
+    assert as_user(outsider).status_code == 404
     # Admin elsewhere and a plain member here: still not this run.
-    both = member(outsider_org, role=Membership.Role.ADMIN)
-    Membership.objects.create(user=both, organization=org, role=Membership.Role.MEMBER)
-    assert as_user(both).status_code == 404
+    Membership.objects.create(user=other_org_admin, organization=org, role=Membership.Role.MEMBER)
+    assert as_user(other_org_admin).status_code == 404
     # A foreign user with a run link made for someone else's run page works only as a link.
     link = run_page_url(run, recipient=ALICE)
     client = Client()
-    client.force_login(member(outsider_org))
+    client.force_login(outsider)
     assert client.get(path_of(link)).status_code == 200
     assert client.get(path_of(link)[:-3] + "bad").status_code == 404
 

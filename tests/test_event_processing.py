@@ -335,9 +335,9 @@ def test_a_worker_killed_mid_drain_loses_no_event(settings):
     assert AutomationRun.objects.filter(automation=auto).count() == 3
 
     # The dead worker coming back late does nothing twice.
-    from automations.triggers.drain import _process
+    from automations.triggers.drain import inbound_process_claimed
 
-    assert _process(claimed[0], claim, set()) == "not-claimed"
+    assert inbound_process_claimed(inbound=claimed[0], claim=claim) == "not-claimed"
     assert AutomationRun.objects.filter(automation=auto).count() == 3
 
 

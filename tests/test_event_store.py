@@ -105,7 +105,7 @@ def test_concurrent_requests_share_a_statement_and_each_gets_its_own_answer(monk
 def test_one_bad_row_in_a_batch_fails_only_its_own_request():
     conn = ats_connection(OrganizationFactory(), "greenhouse")
     good, gone, other = row(conn.pk, "a"), row(conn.pk + 999, "b"), row(conn.pk, "c")
-    event_store._insert_rows([good, gone, other])
+    event_store.inbound_events_insert([good, gone, other])
     assert isinstance(gone.error, IntegrityError) and gone.id is None
     assert good.error is None and other.error is None
     assert set(InboundEvent.objects.values_list("pk", flat=True)) == {good.id, other.id}
@@ -114,7 +114,7 @@ def test_one_bad_row_in_a_batch_fails_only_its_own_request():
 def test_the_same_delivery_twice_in_one_batch_is_stored_once():
     conn = ats_connection(OrganizationFactory(), "greenhouse")
     one, two = row(conn.pk, "same"), row(conn.pk, "same")
-    event_store._insert_rows([one, two])
+    event_store.inbound_events_insert([one, two])
     assert InboundEvent.objects.count() == 1
     assert [one.id is None, two.id is None].count(True) == 1
 
@@ -123,7 +123,7 @@ def test_a_statement_dropped_on_the_server_is_prepared_again():
     conn = ats_connection(OrganizationFactory(), "greenhouse")
     assert inbound_event_store(row(conn.pk, "before")) is not None
     if connection.vendor == "postgresql":  # what a pooler or a server reset can do
-        event_store._store_db().connection.execute("DEALLOCATE ALL")
+        event_store.store_connection().connection.execute("DEALLOCATE ALL")
     assert inbound_event_store(row(conn.pk, "after")) is not None
     assert InboundEvent.objects.count() == 2
 
@@ -146,10 +146,10 @@ def test_inside_a_transaction_a_row_goes_alone_and_rolls_back_with_it():
 def test_a_store_connection_the_server_closed_is_replaced_and_nothing_is_lost():
     conn = ats_connection(OrganizationFactory(), "greenhouse")
     assert inbound_event_store(row(conn.pk, "before")) is not None
-    backend = event_store._store_db().connection.info.backend_pid
+    backend = event_store.store_connection().connection.info.backend_pid
     with connection.cursor() as cursor:  # what a server restart or an idle timeout does
         cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
     after = row(conn.pk, "after")
     assert inbound_event_store(after) is not None
-    assert event_store._store_db().connection.info.backend_pid != backend
+    assert event_store.store_connection().connection.info.backend_pid != backend
     assert InboundEvent.objects.get(delivery_id="after").pk == after.id

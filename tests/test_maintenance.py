@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from automations.dispatch import runs_dispatch_due
-from automations.engine import _finish, run_execute
+from automations.engine import run_execute, run_fail_attempt
 from automations.firing import run_fire
 from automations.maintenance import runs_purge_expired, runs_reap_stuck, runs_sweep_pending
 from automations.models import AutomationRun
@@ -96,9 +96,14 @@ def test_a_reaped_runs_late_worker_cannot_overwrite_the_new_state(sandbox_org):
     )
     stale_copy = AutomationRun.objects.get(pk=run.pk)
     runs_reap_stuck()
-    assert _finish(stale_copy, AutomationRun.Status.COMPLETED) == "lost"
+    # Its worker, back late, records a final failure or a retry: neither lands.
+    for retryable in (False, True):
+        outcome = run_fail_attempt(
+            run=stale_copy, code="late", message="late", retryable=retryable, deliveries=[]
+        )
+        assert outcome == "lost"
     run.refresh_from_db()
-    assert run.status == "pending"
+    assert run.status == "pending" and run.error_code != "late"
 
 
 def test_purge_drops_old_summaries_and_trigger_data(settings):

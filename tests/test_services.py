@@ -117,21 +117,20 @@ def test_event_automation_has_no_schedule():
     assert auto.periodic_task is None and auto.next_run_at is None
 
 
-def test_same_org_member_who_is_not_owner_cannot_edit_outsider_cannot_either():
-    auto = automation()
-    colleague = member(auto.organization)
-    outsider = member(OrganizationFactory())
-    for user in (colleague, outsider):
+def test_same_org_member_who_is_not_owner_cannot_edit_outsider_cannot_either(
+    org, owner, member, outsider, other_org_admin
+):
+    auto = automation(org=org, owner=owner)
+    for user in (member, outsider, other_org_admin):
         with pytest.raises(PermissionDenied):
             services.automation_pause(automation=auto, by=user)
     auto.refresh_from_db()
     assert auto.status == Automation.Status.ACTIVE
 
 
-def test_org_admin_can_edit_members_automation():
-    auto = automation()
-    admin = member(auto.organization, role=Membership.Role.ADMIN)
-    assert services.automation_pause(automation=auto, by=admin).status == "paused"
+def test_org_admin_can_edit_members_automation(org, owner, org_admin):
+    auto = automation(org=org, owner=owner)
+    assert services.automation_pause(automation=auto, by=org_admin).status == "paused"
 
 
 def test_approval_flow():

@@ -70,7 +70,7 @@ def inbound_event_store(row: StoredRow) -> int | None:
     if connection.in_atomic_block:
         # The caller's transaction may still roll back: its row must not carry other
         # requests' rows with it, so it goes alone, on the caller's connection.
-        _insert_rows([row])
+        inbound_events_insert([row])
     else:
         with _lock:
             _pending.append(row)
@@ -91,7 +91,7 @@ def _flush() -> None:
         batch = _pending[:MAX_BATCH]
         del _pending[:MAX_BATCH]
     try:
-        _insert_rows(batch)
+        inbound_events_insert(batch)
     finally:
         with _lock:
             if _pending:
@@ -103,7 +103,10 @@ def _flush() -> None:
             row.done.set()
 
 
-def _insert_rows(batch: list[StoredRow]) -> None:
+def inbound_events_insert(batch: list[StoredRow]) -> None:
+    """Insert these rows now, in one statement (what a group commit's leader runs): each row
+    gets its new id, None if its delivery is already stored, or the error its own insert
+    raised, so one bad row fails only itself."""
     batch.sort(key=lambda row: (row.connection_id, row.delivery_id))
     try:
         _execute(batch)
@@ -193,7 +196,7 @@ _FORMATS = (0, 0, 0, 0, 1, 0, 0, 0)
 
 
 def _execute_postgresql(batch: list[StoredRow]) -> dict[str, int]:
-    """On the store's own connection (`_store_db`), a statement prepared once per batch size,
+    """On the store's own connection (`store_connection`), a statement prepared once per batch size,
     parameters already encoded, straight through libpq (psycopg's `pgconn`): going through a
     cursor cost more than the statement itself. The wait for the answer goes through psycopg's
     wait function, so under gevent other requests run meanwhile."""
@@ -219,7 +222,7 @@ class _Lost(OperationalError):
 
 
 def _run(batch: list[StoredRow], params: list[bytes], formats: tuple):
-    db = _store_db()
+    db = store_connection()
     name = _prepared(db, len(batch))
     result = _run_prepared(db, name, params, formats)
     if result.status == pq.ExecStatus.FATAL_ERROR and _sqlstate(result) == "26000":
@@ -255,8 +258,9 @@ def _prepared(db, rows: int) -> bytes:
 _store: dict = {}
 
 
-def _store_db():
-    """The process's own database connection for the group commit, in autocommit.
+def store_connection():
+    """The process's own database connection for the group commit, in autocommit (opened,
+    or opened again, if need be).
 
     Only the leader of a batch uses it, and one batch is in flight at a time, so one
     connection per process is enough. Django's connections are per thread, and per greenlet

@@ -99,9 +99,15 @@ def _release(claim: uuid.UUID, events: list[InboundEvent]) -> None:
         ).update(status=InboundEvent.Status.RECEIVED, claimed_at=None, claim_id=None)
 
 
-def _process(inbound: InboundEvent, claim: uuid.UUID, unavailable: set[int]) -> str:
-    """Process one claimed event: the network part first, outside any transaction, then one
-    short transaction for the rest."""
+def inbound_process_claimed(
+    *, inbound: InboundEvent, claim: uuid.UUID, unavailable: set[int] | None = None
+) -> str:
+    """Process one event claimed with `claim` (by `inbound_claim`): the network part first,
+    outside any transaction, then one short transaction for the rest, on condition that the
+    claim still holds; NOT_CLAIMED when it no longer does (the lease ran out and another
+    worker took the event). `unavailable`: connections whose ATS API failed in this drain,
+    not asked again."""
+    unavailable = set() if unavailable is None else unavailable
     try:
         event = stage_names_resolve(
             inbound.connection, inbound.event or {}, unavailable=unavailable
@@ -159,7 +165,7 @@ def inbound_process(*, event_id: int) -> str:
     claim, claimed = inbound_claim(batch=1, event_id=event_id)
     if not claimed:
         return NOT_CLAIMED
-    status = _process(claimed[0], claim, set())
+    status = inbound_process_claimed(inbound=claimed[0], claim=claim)
     _touch_health(claimed)
     return status
 
@@ -178,7 +184,8 @@ def inbound_drain(*, batch: int = 50, budget_seconds: float = 5.0) -> int:
             if time.monotonic() - started >= budget_seconds:
                 _release(claim, claimed[index:])  # the next drain takes them at once
                 break
-            if _process(inbound, claim, unavailable) != NOT_CLAIMED:
+            outcome = inbound_process_claimed(inbound=inbound, claim=claim, unavailable=unavailable)
+            if outcome != NOT_CLAIMED:
                 finished.append(inbound)
         _touch_health(finished)
         done += len(finished)

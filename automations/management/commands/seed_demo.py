@@ -44,6 +44,24 @@ GROUP_PERMS = {
 }
 
 
+def admin_groups_sync() -> dict[str, Group]:
+    """The admin's permission groups ("Org admins", "Recruiters"), created if missing and
+    given exactly the permissions of GROUP_PERMS, by name."""
+    return {name: _group_sync(name, perms) for name, perms in GROUP_PERMS.items()}
+
+
+def _group_sync(name: str, perms: dict[str, list[str]]) -> Group:
+    group, _ = Group.objects.get_or_create(name=name)
+    wanted = Permission.objects.none()
+    for app_label, actions in perms.items():
+        for action in actions:
+            wanted = wanted | Permission.objects.filter(
+                content_type__app_label=app_label, codename__startswith=f"{action}_"
+            )
+    group.permissions.set(wanted)
+    return group
+
+
 class Command(BaseCommand):
     help = "Create (or complete) the demo organization, its users, sandbox ATS and automations."
 
@@ -52,7 +70,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, quiet: bool = False, **options):
-        groups = {name: self._group(name, perms) for name, perms in GROUP_PERMS.items()}
+        groups = admin_groups_sync()
         org, _ = Organization.objects.get_or_create(
             slug=ORG_SLUG,
             defaults={
@@ -109,17 +127,6 @@ class Command(BaseCommand):
         )
         for role, (username, password, *_rest) in USERS.items():
             self.stdout.write(f"  {role:7} login: {username} / {password}")
-
-    def _group(self, name: str, perms: dict[str, list[str]]) -> Group:
-        group, _ = Group.objects.get_or_create(name=name)
-        wanted = Permission.objects.none()
-        for app_label, actions in perms.items():
-            for action in actions:
-                wanted = wanted | Permission.objects.filter(
-                    content_type__app_label=app_label, codename__startswith=f"{action}_"
-                )
-        group.permissions.set(wanted)
-        return group
 
     def _automation(self, org, owner, name, skill_slug, **kwargs) -> None:
         if Automation.objects.filter(organization=org, name=name).exists():
