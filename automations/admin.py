@@ -27,6 +27,7 @@ from automations.models import Automation, AutomationRun
 from automations.scheduling import cron
 from automations.scheduling.schedule_records import FIRE_TASK
 from automations.selectors import automations_for_user, runs_for_user
+from automations.validation import AutomationSpec, automation_raw_from_form, automation_spec_clean
 
 FORM_FIELDS = [
     "name",
@@ -47,13 +48,85 @@ FORM_FIELDS = [
 ]
 
 
+# The form's fields that are the spec's, by their spec name (the relation is the form's).
+SPEC_FIELDS = {
+    name: "channels" if name == "delivery_channels" else name
+    for name in FORM_FIELDS
+    if name not in ("organization", "owner")
+}
+
+
+def _hand_on(field: forms.Field) -> None:
+    """Keep the field's widget, label, help text and initial value, but let it judge nothing:
+    its clean gives the typed value where there is one (a skill row for its id) and the
+    submitted text otherwise, for automation_spec_clean to judge with its own messages (a
+    form field's "Enter a whole number." or "Select a valid choice." would pre-empt them)."""
+    field.required = False
+    model_choice = isinstance(field, forms.ModelChoiceField)
+
+    def clean(value):
+        if model_choice:
+            try:
+                return field.to_python(value)
+            except ValidationError:
+                return value  # "Choose a skill from the catalog.", from the spec
+        return value
+
+    field.clean = clean
+
+
 class AutomationForm(forms.ModelForm):
-    """The fields only: every rule is the service's (see `save_model`); a refusal comes back
-    beside its field through the admin base class."""
+    """Every rule is the validation path's: clean() calls automation_spec_clean and shows its
+    errors beside the fields; save_model hands the validated spec to the services. The
+    channel picker alone keeps its choices: which channels an admin may pick is scoping (see
+    accounts.admin_scoping), not input."""
 
     class Meta:
         model = Automation
         fields = FORM_FIELDS
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.spec: AutomationSpec | None = None
+        for name, field in self.fields.items():
+            if name in SPEC_FIELDS and name != "delivery_channels":
+                _hand_on(field)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.instance.pk:
+            org, existing = self.instance.organization, self.instance
+        else:
+            org, existing = data.get("organization"), None
+        if org is None:
+            return data  # the organization field has its own error
+        raw = automation_raw_from_form(
+            {
+                SPEC_FIELDS[name]: data[name]
+                for name in self.fields
+                if name in data and name in SPEC_FIELDS
+            }
+        )
+        try:
+            self.spec = automation_spec_clean(org=org, raw=raw, existing=existing)
+        except ValidationError as exc:
+            for key, errors in exc.error_dict.items():
+                name = "delivery_channels" if key == "channels" else key
+                if name in self.fields:
+                    self.add_error(name, errors)
+                else:
+                    self.add_error(None, [f"{key}: {m}" for e in errors for m in e.messages])
+        return data
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # The model's field checks (max_length, choices, validators) would judge the spec's
+        # fields again, in other words; the spec has judged them.
+        return set(super()._get_validation_exclusions()) | set(SPEC_FIELDS)
+
+    def _save_m2m(self) -> None:
+        # The services set the channels (the owner's inbox when none is picked); the admin's
+        # save_related must not set them again from the picker.
+        pass
 
 
 class RunInline(admin.TabularInline):
@@ -147,25 +220,23 @@ class AutomationAdmin(OrgScopedAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
         self.check_may_save(request, obj)
+        spec = form.spec  # the form is valid, so its spec is there
         if change:
-            changes = {f: data[f] for f in form.changed_data if f in services.EDITABLE}
-            if "delivery_channels" in form.changed_data:
-                changes["channels"] = list(data["delivery_channels"])
+            changes = {
+                SPEC_FIELDS[name]: getattr(spec, SPEC_FIELDS[name])
+                for name in form.changed_data
+                if name in SPEC_FIELDS
+            }
             saved = services.automation_update(
                 automation=Automation.objects.get(pk=obj.pk), by=request.user, **changes
             )
         else:
+            data = form.cleaned_data
             saved = services.automation_create(
                 org=data["organization"],
                 owner=data["owner"],
-                channels=list(data["delivery_channels"]) or None,
-                **{
-                    f: data[f]
-                    for f in FORM_FIELDS
-                    if f not in ("organization", "owner", "delivery_channels")
-                },
+                **{field: getattr(spec, field) for field in SPEC_FIELDS.values()},
             )
         obj.pk = saved.pk
         obj.public_id = saved.public_id

@@ -11,6 +11,15 @@ from accounts.models import Organization, validate_time_zone
 from config.models import TimeStampedModel
 from skills.models import Skill
 
+# Bounds on a trigger's numbers: the validation path's rules and the check constraints below.
+MIN_POLL_SECONDS = 60
+# Polling less often than monthly is a schedule: use a cron trigger. Far inside the column's
+# range (PositiveIntegerField, 2**31-1 on PostgreSQL) and inside what datetime can add.
+MAX_POLL_SECONDS = 30 * 24 * 3600
+# "N minutes before/after each interview": up to 30 days either way.
+MAX_OFFSET_MINUTES = 30 * 24 * 60
+MAX_RETRY_LIMIT = 10
+
 
 class Automation(TimeStampedModel):
     class TriggerType(models.TextChoices):
@@ -81,17 +90,43 @@ class Automation(TimeStampedModel):
     consecutive_failures = models.PositiveIntegerField(default=0)
 
     class Meta:
+        # The invariants of each trigger kind, held by the database as well as by
+        # automations.validation, so no write that goes around the services (a bulk update,
+        # a shell, a migration) can leave a row the scheduler or the matcher cannot use.
         constraints = [
             models.CheckConstraint(
                 condition=~Q(trigger_type="cron") | ~Q(cron_expression=""),
                 name="automation_cron_has_expression",
             ),
             models.CheckConstraint(
-                condition=~Q(trigger_type="poll") | Q(poll_interval_seconds__gte=60),
+                condition=~Q(trigger_type="poll") | Q(poll_interval_seconds__gte=MIN_POLL_SECONDS),
                 name="automation_poll_interval_min",
             ),
+            # Not null as well: a NULL passes every CHECK, and the scheduler adds it to now.
             models.CheckConstraint(
-                condition=Q(retry_limit__lte=10), name="automation_retry_limit_max"
+                condition=~Q(trigger_type="poll")
+                | Q(
+                    poll_interval_seconds__isnull=False, poll_interval_seconds__lte=MAX_POLL_SECONDS
+                ),
+                name="automation_poll_interval_max",
+            ),
+            # Event automations match on event_type; relative ones are bound to an interview
+            # event (ats.interview.scheduled unless told otherwise).
+            models.CheckConstraint(
+                condition=~Q(trigger_type__in=["event", "relative"]) | ~Q(event_type=""),
+                name="automation_event_has_type",
+            ),
+            models.CheckConstraint(
+                condition=~Q(trigger_type="relative")
+                | Q(
+                    offset_minutes__isnull=False,
+                    offset_minutes__gte=-MAX_OFFSET_MINUTES,
+                    offset_minutes__lte=MAX_OFFSET_MINUTES,
+                ),
+                name="automation_relative_offset_bounds",
+            ),
+            models.CheckConstraint(
+                condition=Q(retry_limit__lte=MAX_RETRY_LIMIT), name="automation_retry_limit_max"
             ),
         ]
         indexes = [

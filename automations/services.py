@@ -21,33 +21,18 @@ from automations.scheduling import cron
 from automations.scheduling.schedule_records import periodic_task_remove, periodic_task_sync
 from automations.selectors import automations_for_user
 from automations.validation import (
+    FIELDS,
+    SCHEDULE_FIELDS,
+    automation_spec_clean,
     check_plan_frequency,
-    clean_channel_specs,
-    clean_params,
-    clean_schedule,
-    clean_settings,
-    clean_skill,
 )
 from delivery.channel_services import channel_from_spec
 from skills.models import Skill
 
 logger = logging.getLogger(__name__)
 
-EDITABLE = {
-    "name",
-    "params",
-    "trigger_type",
-    "cron_expression",
-    "time_zone",
-    "event_type",
-    "event_filter",
-    "offset_minutes",
-    "poll_interval_seconds",
-    "channels",
-    "catch_up",
-    "retry_limit",
-    "skill",
-}
+# What a user may set, on create and by edit: every field of the validated spec.
+EDITABLE = frozenset(FIELDS)
 
 
 def _check_can_manage(*, automation: Automation, by: AbstractBaseUser | None) -> Membership | None:
@@ -103,38 +88,34 @@ def automation_create(
     retry_limit: int = 3,
 ) -> Automation:
     membership = membership_require(user=owner, org=org)
-    skill = clean_skill(skill)
-    cleaned = clean_settings(
-        name=name, catch_up=catch_up, retry_limit=retry_limit, event_filter=event_filter
+    spec = automation_spec_clean(
+        org=org,
+        raw={
+            "name": name,
+            "skill": skill,
+            "params": params,
+            "trigger_type": trigger_type,
+            "cron_expression": cron_expression,
+            "time_zone": time_zone,
+            "event_type": event_type,
+            "event_filter": event_filter,
+            "offset_minutes": offset_minutes,
+            "poll_interval_seconds": poll_interval_seconds,
+            "channels": channels,
+            "catch_up": catch_up,
+            "retry_limit": retry_limit,
+        },
     )
-    channels = clean_channel_specs(channels)
-    schedule = clean_schedule(
-        trigger_type=trigger_type,
-        cron_expression=cron_expression,
-        time_zone=org.time_zone if time_zone is None else time_zone,
-        poll_interval_seconds=poll_interval_seconds,
-        event_type=event_type,
-        offset_minutes=offset_minutes,
-    )
-    check_plan_frequency(org=org, schedule=schedule)
     status = Automation.Status.ACTIVE
     if org.approval_required and not membership.is_admin:
         status = Automation.Status.PENDING_APPROVAL
     else:
         _lock_org_and_check_count(org=org)
 
-    automation = Automation(
-        organization=org,
-        owner=owner,
-        skill=skill,
-        params=clean_params(skill=skill, params=params),
-        status=status,
-        **cleaned,
-        **schedule,
-    )
+    automation = Automation(organization=org, owner=owner, status=status, **spec.model_values())
     automation.next_run_at = compute_next_run_at(automation)
     automation.save()
-    _set_channels(automation, channels)
+    _set_channels(automation, spec.channels)
     periodic_task_sync(automation=automation)
     logger.info("automation %s created by user %s (%s)", automation.pk, owner.pk, status)
     return automation
@@ -144,52 +125,27 @@ def automation_create(
 def automation_update(
     *, automation: Automation, by: AbstractBaseUser | None, **changes: Any
 ) -> Automation:
-    unknown = set(changes) - EDITABLE
-    if unknown:
-        raise ValidationError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
     _check_can_manage(automation=automation, by=by)
     automation = Automation.objects.select_for_update().get(pk=automation.pk)
-    merged = {
-        field: changes.get(field, getattr(automation, field)) for field in EDITABLE - {"channels"}
-    }
-    if "skill" in changes:
-        merged["skill"] = clean_skill(merged["skill"])
-    cleaned = clean_settings(
-        name=merged["name"],
-        catch_up=merged["catch_up"],
-        retry_limit=merged["retry_limit"],
-        event_filter=merged["event_filter"],
+    spec = automation_spec_clean(org=automation.organization, raw=changes, existing=automation)
+    schedule_changed = any(
+        getattr(spec, field) != getattr(automation, field) for field in SCHEDULE_FIELDS
     )
-    channels = clean_channel_specs(changes.get("channels"))
-    schedule = clean_schedule(
-        trigger_type=merged["trigger_type"],
-        cron_expression=merged["cron_expression"],
-        time_zone=merged["time_zone"],
-        poll_interval_seconds=merged["poll_interval_seconds"],
-        event_type=merged["event_type"],
-        offset_minutes=merged["offset_minutes"],
-    )
-    check_plan_frequency(org=automation.organization, schedule=schedule)
-    schedule_changed = any(schedule[k] != getattr(automation, k) for k in schedule)
-
-    automation.skill = merged["skill"]
-    automation.params = clean_params(skill=merged["skill"], params=merged["params"])
-    for field, value in {**cleaned, **schedule}.items():
+    for field, value in spec.model_values().items():
         setattr(automation, field, value)
     if schedule_changed:
         # The new schedule takes effect at the scheduler's next tick.
         automation.next_run_at = compute_next_run_at(automation)
     automation.save()
-    if "channels" in changes:
-        _set_channels(automation, channels)
+    if spec.channels is not None:
+        _set_channels(automation, spec.channels)
     periodic_task_sync(automation=automation)
     return automation
 
 
-def _set_channels(automation: Automation, specs: list | None) -> None:
-    """Channels as DeliveryChannels, public ids or shorthands ({"kind": "in_app"},
-    {"kind": "email", "to": [...]}); None or empty: the owner's inbox."""
-    specs = clean_channel_specs(specs)
+def _set_channels(automation: Automation, specs: tuple | None) -> None:
+    """The spec's channels (DeliveryChannels or shorthands, already checked); None or empty:
+    the owner's inbox."""
     channels = [
         channel_from_spec(org=automation.organization, owner=automation.owner, spec=spec)
         for spec in (specs or [{"kind": "in_app"}])
@@ -234,13 +190,9 @@ def automation_approve(*, automation: Automation, by: AbstractBaseUser) -> Autom
 
 
 def _activate(automation: Automation) -> Automation:
-    schedule = {
-        "trigger_type": automation.trigger_type,
-        "cron_expression": automation.cron_expression,
-        "time_zone": automation.time_zone,
-        "poll_interval_seconds": automation.poll_interval_seconds,
-    }
-    check_plan_frequency(org=automation.organization, schedule=schedule)
+    # The validation path's plan rule, on the saved schedule: the plan may have changed
+    # since it was written.
+    check_plan_frequency(org=automation.organization, schedule=automation)
     _lock_org_and_check_count(org=automation.organization, excluding=automation)
     automation.status = Automation.Status.ACTIVE
     automation.paused_reason = ""

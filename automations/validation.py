@@ -1,55 +1,126 @@
-"""Checks shared by create and update (and the admin form): each raises one ValidationError
-keyed by field, with a message that says what to do. Every field an automation stores goes
-through one function here, so no surface can hand the model (or the cron math, or the
-database) a value of the wrong type or size: services never raise TypeError, OverflowError,
-OSError or ValueError for bad input."""
+"""The one validation path for automations: `automation_spec_clean` turns raw input from any
+surface (the admin, the dashboard, the API, natural-language drafts, templates) into a typed
+`AutomationSpec`, or raises ONE ValidationError keyed by field that holds every field's
+error, not just the first. `automation_create`, `automation_update` and the admin form all
+call it, so a bad value gets the same key and the same message whichever surface sent it.
+
+Values are taken as they are: a number must be an int, params a dict. A surface converts its
+own transport first (a form's text: `automation_raw_from_form`; the API's JSON is already
+typed), passing on anything it cannot convert unchanged, so that the message for "abc" is the
+one below, never the transport's own. Nothing here writes, and no bad value reaches the model,
+the cron math or the database as a TypeError, OverflowError, OSError or ValueError.
+
+What is not about the input stays in the services: who may act, and the plan's count of
+active automations (it needs the org row locked)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import plans
 from accounts.models import Organization, validate_time_zone
-from automations.models import Automation
+from automations.models import (
+    MAX_OFFSET_MINUTES,
+    MAX_POLL_SECONDS,
+    MAX_RETRY_LIMIT,
+    MIN_POLL_SECONDS,
+    Automation,
+)
 from automations.scheduling import cron
 from automations.triggers import filters
+from delivery.channel_services import clean_recipients
+from delivery.models import DeliveryChannel
 from skills.models import Skill
 from skills.registry import validate_params
+from webhooks.providers.common import CANONICAL_TYPES
 
-MIN_POLL_SECONDS = 60
-# Polling less often than monthly is a schedule: use a cron trigger. Far inside the column's
-# range (PositiveIntegerField, 2**31-1 on PostgreSQL) and inside what datetime can add.
-MAX_POLL_SECONDS = 30 * 24 * 3600
-# "N minutes before/after each interview": up to 30 days either way.
-MAX_OFFSET_MINUTES = 30 * 24 * 60
-MAX_RETRY_LIMIT = 10  # the model's check constraint
+__all__ = [
+    "MAX_CHANNELS",
+    "MAX_OFFSET_MINUTES",
+    "MAX_POLL_SECONDS",
+    "MAX_RETRY_LIMIT",
+    "MIN_POLL_SECONDS",
+    "AutomationSpec",
+    "automation_raw_from_form",
+    "automation_spec_clean",
+    "check_plan_frequency",
+]
+
 # The model columns' max_length.
 MAX_NAME_LENGTH = Automation._meta.get_field("name").max_length
 MAX_EVENT_TYPE_LENGTH = Automation._meta.get_field("event_type").max_length
 # Params and filters are small JSON objects; a bound keeps a pasted megabyte out of the row.
 MAX_JSON_BYTES = 16_000
 MAX_CHANNELS = 20
+# Canonical types share this prefix; anything else is a provider's own event name (matched on
+# the stored event's raw_type), which we cannot list.
+CANONICAL_PREFIX = "ats."
+INTERVIEW_SCHEDULED = "ats.interview.scheduled"
+
+
+@dataclass(frozen=True)
+class AutomationSpec:
+    """Every field an automation stores from user input, validated and typed. `channels` is
+    None when not given (create: the owner's inbox; update: unchanged), else DeliveryChannels
+    and shorthand dicts ({"kind": "in_app"}, {"kind": "email", "to": [...]})."""
+
+    name: str
+    skill: Skill
+    params: dict
+    trigger_type: str
+    cron_expression: str
+    time_zone: str
+    event_type: str
+    event_filter: dict
+    offset_minutes: int | None
+    poll_interval_seconds: int | None
+    channels: tuple[Any, ...] | None
+    catch_up: str
+    retry_limit: int
+
+    def model_values(self) -> dict[str, Any]:
+        """The values to set on the Automation row (channels are a relation, set apart)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "channels"}
+
+
+FIELDS = tuple(f.name for f in fields(AutomationSpec))
+SCHEDULE_FIELDS = (
+    "trigger_type",
+    "cron_expression",
+    "time_zone",
+    "event_type",
+    "offset_minutes",
+    "poll_interval_seconds",
+)
+
+
+class _Schedule(Protocol):
+    trigger_type: str
+    cron_expression: str
+    time_zone: str
+    poll_interval_seconds: int | None
 
 
 def _error(field: str, message: str) -> ValidationError:
     return ValidationError({field: message})
 
 
-def clean_int(
-    value: Any, *, field: str, minimum: int, maximum: int, required: bool, hint: str
-) -> int | None:
-    """A whole number within [minimum, maximum]; None only when not required. bool is not a
-    number here (True would pass as 1), and neither is a string or a float: every surface
-    converts its own input first (forms, the API's JSON)."""
+def _int(value: Any, *, field: str, minimum: int, maximum: int, hint: str) -> int:
+    """A whole number within [minimum, maximum]. bool is not a number here (True would pass
+    as 1), and neither is a string or a float: see the module docstring."""
     if value is None:
-        if required:
-            raise _error(field, hint)
-        return None
+        raise _error(field, hint)
     if isinstance(value, bool) or not isinstance(value, int):
         raise _error(field, f"Enter a whole number. {hint}")
     if not minimum <= value <= maximum:
@@ -57,7 +128,7 @@ def clean_int(
     return int(value)
 
 
-def clean_text(value: Any, *, field: str, max_length: int, required: bool, hint: str) -> str:
+def _text(value: Any, *, field: str, max_length: int, required: bool, hint: str) -> str:
     """Text, stripped, at most `max_length` characters (the column's)."""
     if value is None:
         value = ""
@@ -73,22 +144,22 @@ def clean_text(value: Any, *, field: str, max_length: int, required: bool, hint:
     return value
 
 
-def clean_choice(value: Any, *, field: str, choices: list[str]) -> str:
+def _choice(value: Any, *, field: str, choices: list[str]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise _error(field, f"Choose one of {', '.join(choices)}.")
     return value
 
 
-def clean_time_zone(value: Any, *, field: str = "time_zone") -> str:
+def _time_zone(value: Any) -> str:
     """The models' rule (accounts.models.validate_time_zone), keyed by field."""
     try:
         validate_time_zone(value)
     except ValidationError as exc:
-        raise _error(field, exc.messages[0]) from None
+        raise _error("time_zone", exc.messages[0]) from None
     return value
 
 
-def clean_json_object(value: Any, *, field: str, example: str) -> dict:
+def _json_object(value: Any, *, field: str, example: str) -> dict:
     """A JSON object that can be stored: serialisable, no NaN/Infinity (PostgreSQL's jsonb
     refuses them), not absurdly large or deep."""
     if value is None:
@@ -104,8 +175,8 @@ def clean_json_object(value: Any, *, field: str, example: str) -> dict:
     return value
 
 
-def clean_name(value: Any) -> str:
-    return clean_text(
+def _name(value: Any) -> str:
+    return _text(
         value,
         field="name",
         max_length=MAX_NAME_LENGTH,
@@ -114,141 +185,285 @@ def clean_name(value: Any) -> str:
     )
 
 
-def clean_retry_limit(value: Any) -> int:
-    return clean_int(
+def _retry_limit(value: Any) -> int:
+    return _int(
         value,
         field="retry_limit",
         minimum=0,
         maximum=MAX_RETRY_LIMIT,
-        required=True,
         hint=f"Retries must be between 0 and {MAX_RETRY_LIMIT}.",
     )
 
 
-def clean_catch_up(value: Any) -> str:
-    return clean_choice(value, field="catch_up", choices=Automation.CatchUp.values)
-
-
-def clean_event_filter(value: Any) -> dict:
+def _event_filter(value: Any) -> dict:
     try:
         filters.validate({} if value is None else value)
-        value = clean_json_object(value, field="event_filter", example='{"stage.to": "Interview"}')
     except filters.FilterError as exc:
         raise _error("event_filter", str(exc)) from None
-    return value
+    return _json_object(value, field="event_filter", example='{"stage.to": "Interview"}')
 
 
-def clean_skill(value: Any) -> Skill:
+def _skill(value: Any, *, kept: bool = False) -> Skill:
+    """`kept`: the automation's own skill, unchanged by this edit; switching a skill off
+    stops its runs, not every other edit of the automations that use it."""
     if not isinstance(value, Skill):
         raise _error("skill", "Choose a skill from the catalog.")
-    if not value.active:
+    if not value.active and not kept:
         raise _error("skill", f"The skill {value.name!r} is switched off.")
     return value
 
 
-def clean_channel_specs(value: Any) -> list | None:
-    if value is None:
-        return None
-    if not isinstance(value, list | tuple):
-        raise _error("channels", "Channels must be a list.")
-    if len(value) > MAX_CHANNELS:
-        raise _error("channels", f"At most {MAX_CHANNELS} channels.")
-    return list(value)
-
-
-def clean_settings(*, name: Any, catch_up: Any, retry_limit: Any, event_filter: Any) -> dict:
-    """The fields that are not the schedule, cleaned."""
-    return {
-        "name": clean_name(name),
-        "catch_up": clean_catch_up(catch_up),
-        "retry_limit": clean_retry_limit(retry_limit),
-        "event_filter": clean_event_filter(event_filter),
-    }
-
-
-def clean_schedule(
-    *,
-    trigger_type: Any,
-    cron_expression: Any,
-    time_zone: Any,
-    poll_interval_seconds: Any,
-    event_type: Any,
-    offset_minutes: Any,
-) -> dict[str, Any]:
-    trigger_type = clean_choice(
-        trigger_type, field="trigger_type", choices=Automation.TriggerType.values
-    )
-    time_zone = clean_time_zone(time_zone)
-    out: dict[str, Any] = {
-        "trigger_type": trigger_type,
-        "time_zone": time_zone,
-        "cron_expression": "",
-        "poll_interval_seconds": None,
-        "event_type": "",
-        "offset_minutes": None,
-    }
-    if trigger_type == Automation.TriggerType.CRON:
-        try:
-            out["cron_expression"] = cron.normalize(cron_expression)
-            never = cron.next_fire(out["cron_expression"], time_zone, timezone.now()) is None
-        except cron.CronError as exc:
-            raise _error("cron_expression", str(exc)) from None
-        if never:
-            raise _error("cron_expression", "This schedule never fires.")
-    elif trigger_type == Automation.TriggerType.POLL:
-        out["poll_interval_seconds"] = clean_int(
-            poll_interval_seconds,
-            field="poll_interval_seconds",
-            minimum=MIN_POLL_SECONDS,
-            maximum=MAX_POLL_SECONDS,
-            required=True,
-            hint=f"Poll at most every {MIN_POLL_SECONDS} seconds and at least every "
-            f"{MAX_POLL_SECONDS // 86400} days, in seconds, e.g. 900.",
-        )
-    elif trigger_type == Automation.TriggerType.EVENT:
-        out["event_type"] = clean_text(
-            event_type,
-            field="event_type",
-            max_length=MAX_EVENT_TYPE_LENGTH,
-            required=True,
-            hint="Choose the ATS event, e.g. ats.candidate.stage_changed.",
-        )
-    elif trigger_type == Automation.TriggerType.RELATIVE:
-        out["offset_minutes"] = clean_int(
-            offset_minutes,
-            field="offset_minutes",
-            minimum=-MAX_OFFSET_MINUTES,
-            maximum=MAX_OFFSET_MINUTES,
-            required=True,
-            hint="Say when, in minutes from the interview, e.g. -30.",
-        )
-        out["event_type"] = (
-            clean_text(
-                event_type,
-                field="event_type",
-                max_length=MAX_EVENT_TYPE_LENGTH,
-                required=False,
-                hint="e.g. ats.interview.scheduled",
-            )
-            or "ats.interview.scheduled"
-        )
-    return out
-
-
-def check_plan_frequency(*, org: Organization, schedule: dict[str, Any]) -> None:
-    if schedule["trigger_type"] == Automation.TriggerType.CRON:
-        twice, _gap = cron.frequency(
-            schedule["cron_expression"], schedule["time_zone"], timezone.now()
-        )
-        plans.check_schedule_frequency(org=org, fires_twice_a_day=twice)
-    elif schedule["trigger_type"] == Automation.TriggerType.POLL:
-        gap = timedelta(seconds=schedule["poll_interval_seconds"])
-        plans.check_schedule_frequency(org=org, fires_twice_a_day=gap < timedelta(days=1))
-
-
-def clean_params(*, skill: Skill, params: Any) -> dict:
-    params = clean_json_object(params, field="params", example='{"days": 14}')
+def _params(value: Any, *, skill: Skill | None) -> dict:
+    params = _json_object(value, field="params", example='{"days": 14}')
+    if skill is None:  # the skill has its own error; its schema cannot be checked
+        return params
     try:
         return validate_params(skill=skill, params=params)
     except (ValueError, TypeError, RecursionError) as exc:
         raise _error("params", f"Invalid params for {skill.name}: {exc}") from None
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _channel(spec: Any, *, org: Organization) -> Any:
+    """One channel spec, checked the way delivery.channel_services.channel_from_spec will use
+    it, without writing anything: a public id becomes its DeliveryChannel."""
+    if isinstance(spec, dict) and spec.get("kind") == "in_app":
+        return spec
+    if isinstance(spec, dict) and spec.get("kind") == "email":
+        try:
+            return {**spec, "to": clean_recipients(spec.get("to"))}
+        except ValidationError as exc:
+            raise ValidationError({"channels": exc.messages}) from None
+    if isinstance(spec, dict):
+        raise _error(
+            "channels",
+            f"Unknown channel {spec.get('kind')!r}; create Slack, Teams and webhook channels "
+            "first, then pick them.",
+        )
+    channel = spec if isinstance(spec, DeliveryChannel) else None
+    if channel is None:
+        try:
+            public_id = uuid.UUID(str(spec)) if isinstance(spec, str | uuid.UUID) else None
+        except ValueError:
+            public_id = None
+        channel = DeliveryChannel.objects.filter(public_id=public_id).first() if public_id else None
+    if channel is None:
+        raise _error("channels", f"No channel {_shown(spec)}.")
+    if channel.organization_id != org.pk:
+        raise _error("channels", f"The channel {channel.name!r} is not in {org.name}.")
+    return channel
+
+
+def _channels(value: Any, *, org: Organization) -> tuple[Any, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, QuerySet):  # a form's ModelMultipleChoiceField
+        value = list(value)
+    if not isinstance(value, list | tuple):
+        raise _error("channels", "Channels must be a list.")
+    if len(value) > MAX_CHANNELS:
+        raise _error("channels", f"At most {MAX_CHANNELS} channels.")
+    return tuple(_channel(spec, org=org) for spec in value)
+
+
+def _event_type(value: Any, *, required: bool) -> str:
+    event_type = _text(
+        value,
+        field="event_type",
+        max_length=MAX_EVENT_TYPE_LENGTH,
+        required=required,
+        hint="Choose the ATS event, e.g. ats.candidate.stage_changed.",
+    )
+    # A provider's own event name is matched on raw_type and cannot be listed; a name in our
+    # canonical namespace that we do not know is a typo that would never match.
+    if event_type.startswith(CANONICAL_PREFIX) and event_type not in CANONICAL_TYPES:
+        raise _error(
+            "event_type",
+            f"Unknown event type {_shown(event_type)}: choose one of "
+            f"{', '.join(CANONICAL_TYPES)}, or a provider's own event name.",
+        )
+    return event_type
+
+
+def check_plan_frequency(*, org: Organization, schedule: _Schedule) -> None:
+    """The plan's frequency rule for a valid schedule (an AutomationSpec or a saved
+    Automation): raises accounts.plans.PlanLimitError. Resuming and approving reuse it."""
+    if schedule.trigger_type == Automation.TriggerType.CRON:
+        twice, _gap = cron.frequency(schedule.cron_expression, schedule.time_zone, timezone.now())
+        plans.check_schedule_frequency(org=org, fires_twice_a_day=twice)
+    elif schedule.trigger_type == Automation.TriggerType.POLL:
+        gap = timedelta(seconds=schedule.poll_interval_seconds)
+        plans.check_schedule_frequency(org=org, fires_twice_a_day=gap < timedelta(days=1))
+
+
+class _Errors:
+    """Collects each field's first error, so one ValidationError can say everything."""
+
+    def __init__(self) -> None:
+        self.by_field: dict[str, list[ValidationError]] = {}
+
+    def run(self, check: Callable[[], Any]) -> Any:
+        """check()'s value, or None after recording its error."""
+        try:
+            return check()
+        except ValidationError as exc:
+            by_field = (
+                exc.error_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.error_list}
+            )
+            for field, errors in by_field.items():
+                self.by_field.setdefault(field, []).extend(errors)
+            return None
+
+    def failed(self, *names: str) -> bool:
+        return any(name in self.by_field for name in names)
+
+
+def automation_spec_clean(
+    *, org: Organization, raw: Mapping[str, Any], existing: Automation | None = None
+) -> AutomationSpec:
+    """Validate `raw` (keys: AutomationSpec's fields) for a new automation in `org`, or for a
+    change to `existing`, whose values stand in for every key `raw` leaves out. Raises one
+    ValidationError keyed by field with every field's error."""
+    unknown = set(raw) - set(FIELDS)
+    if unknown:
+        verb = "cannot be changed" if existing is not None else "are not automation fields"
+        raise ValidationError(f"These fields {verb}: {', '.join(sorted(unknown))}.")
+
+    def value(field: str, default: Any = None) -> Any:
+        if field in raw:
+            return raw[field]
+        if existing is not None and field != "channels":
+            return getattr(existing, field)
+        return default
+
+    time_zone = value("time_zone")
+    if time_zone is None and existing is None:
+        time_zone = org.time_zone  # a new automation reads its schedule in the org's zone
+    errors = _Errors()
+    kept_skill = existing is not None and "skill" not in raw
+    skill = errors.run(lambda: _skill(value("skill"), kept=kept_skill))
+    out: dict[str, Any] = {
+        "name": errors.run(lambda: _name(value("name"))),
+        "skill": skill,
+        "params": errors.run(lambda: _params(value("params"), skill=skill)),
+        "event_filter": errors.run(lambda: _event_filter(value("event_filter"))),
+        "channels": errors.run(lambda: _channels(value("channels"), org=org)),
+        "catch_up": errors.run(
+            lambda: _choice(
+                value("catch_up", Automation.CatchUp.LATEST),
+                field="catch_up",
+                choices=Automation.CatchUp.values,
+            )
+        ),
+        "retry_limit": errors.run(lambda: _retry_limit(value("retry_limit", 3))),
+        "trigger_type": errors.run(
+            lambda: _choice(
+                value("trigger_type"), field="trigger_type", choices=Automation.TriggerType.values
+            )
+        ),
+        "time_zone": errors.run(lambda: _time_zone(time_zone)),
+        # What the trigger does not use is stored empty.
+        "cron_expression": "",
+        "event_type": "",
+        "offset_minutes": None,
+        "poll_interval_seconds": None,
+    }
+    trigger = out["trigger_type"]
+    if trigger == Automation.TriggerType.CRON:
+        out["cron_expression"] = errors.run(lambda: _cron(value("cron_expression"), time_zone))
+    elif trigger == Automation.TriggerType.POLL:
+        out["poll_interval_seconds"] = errors.run(
+            lambda: _int(
+                value("poll_interval_seconds"),
+                field="poll_interval_seconds",
+                minimum=MIN_POLL_SECONDS,
+                maximum=MAX_POLL_SECONDS,
+                hint=f"Poll at most every {MIN_POLL_SECONDS} seconds and at least every "
+                f"{MAX_POLL_SECONDS // 86400} days, in seconds, e.g. 900.",
+            )
+        )
+    elif trigger == Automation.TriggerType.EVENT:
+        out["event_type"] = errors.run(lambda: _event_type(value("event_type"), required=True))
+    elif trigger == Automation.TriggerType.RELATIVE:
+        out["offset_minutes"] = errors.run(
+            lambda: _int(
+                value("offset_minutes"),
+                field="offset_minutes",
+                minimum=-MAX_OFFSET_MINUTES,
+                maximum=MAX_OFFSET_MINUTES,
+                hint="Say when, in minutes from the interview, e.g. -30.",
+            )
+        )
+        out["event_type"] = (
+            errors.run(lambda: _event_type(value("event_type"), required=False))
+            or INTERVIEW_SCHEDULED
+        )
+    if errors.by_field:
+        raise ValidationError(errors.by_field)
+    spec = AutomationSpec(**out)
+    # The plan's rule is about a valid schedule; its error goes beside the field that sets
+    # how often the automation runs.
+    field = "poll_interval_seconds" if trigger == Automation.TriggerType.POLL else "cron_expression"
+    errors.run(lambda: _plan_frequency(org=org, spec=spec, field=field))
+    if errors.by_field:
+        raise ValidationError(errors.by_field)
+    return spec
+
+
+def _cron(expression: Any, time_zone: Any) -> str:
+    try:
+        expression = cron.normalize(expression)
+        # The zone has its own error; without it only the expression's form can be checked.
+        if _valid_zone(time_zone) and cron.next_fire(expression, time_zone, timezone.now()) is None:
+            raise _error("cron_expression", "This schedule never fires.")
+    except cron.CronError as exc:
+        raise _error("cron_expression", str(exc)) from None
+    return expression
+
+
+def _valid_zone(time_zone: Any) -> bool:
+    try:
+        validate_time_zone(time_zone)
+    except ValidationError:
+        return False
+    return True
+
+
+def _plan_frequency(*, org: Organization, spec: AutomationSpec, field: str) -> None:
+    try:
+        check_plan_frequency(org=org, schedule=spec)
+    except plans.PlanLimitError as exc:
+        raise ValidationError({field: exc.error_list}) from None
+
+
+# Up to 18 digits: longer text is no whole number any column holds (and int() refuses text
+# past 4300 digits), so it goes on as text and gets the spec's "Enter a whole number".
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,18}")
+FORM_INT_FIELDS = ("offset_minutes", "poll_interval_seconds", "retry_limit")
+FORM_JSON_FIELDS = ("params", "event_filter")
+
+
+def automation_raw_from_form(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A form's text as the raw mapping, converted only where the text is unambiguous: a
+    whole number (ASCII digits) becomes an int, valid JSON its value, an empty box None.
+    Anything else is passed on as typed, so the spec's message is the one shown."""
+    raw = dict(data)
+    for field in FORM_INT_FIELDS:
+        text = raw.get(field)
+        if isinstance(text, str):
+            text = text.strip()
+            raw[field] = None if not text else int(text) if _WHOLE_NUMBER.fullmatch(text) else text
+    for field in FORM_JSON_FIELDS:
+        text = raw.get(field)
+        if isinstance(text, str):
+            if not text.strip():
+                raw[field] = None
+                continue
+            # Text that is not JSON goes on as text: "Enter a JSON object", from the spec.
+            with contextlib.suppress(ValueError, RecursionError):
+                raw[field] = json.loads(text)
+    return raw

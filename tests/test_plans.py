@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from accounts.models import Organization
 from accounts.plans import PlanLimitError
@@ -41,12 +42,19 @@ def test_free_plan_refuses_resuming_a_sixth(free_org):
     assert autos[0].status == Automation.Status.PAUSED
 
 
+def plan_error(excinfo, field: str) -> str:
+    """The plan's frequency refusal, beside the field that sets how often it runs."""
+    (error,) = excinfo.value.error_dict[field]
+    assert error.code == "plan_limit"
+    return error.messages[0]
+
+
 @pytest.mark.parametrize("expr", ["0 * * * *", "0 9,17 * * *", "*/5 * * * *"])
 def test_free_plan_refuses_schedules_more_than_daily(free_org, expr):
-    with pytest.raises(PlanLimitError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         automation(org=free_org, cron_expression=expr)
-    assert "at most once a day" in excinfo.value.messages[0]
-    assert "upgrade to Pro" in excinfo.value.messages[0]
+    assert "at most once a day" in plan_error(excinfo, "cron_expression")
+    assert "upgrade to Pro" in plan_error(excinfo, "cron_expression")
     assert not Automation.objects.exists()
 
 
@@ -56,19 +64,21 @@ def test_free_plan_allows_daily_and_weekday_schedules(free_org):
 
 
 def test_free_plan_refuses_frequent_polling(free_org):
-    with pytest.raises(PlanLimitError, match="at most once a day"):
+    with pytest.raises(ValidationError) as excinfo:
         automation(
             org=free_org,
             trigger_type="poll",
             poll_interval_seconds=900,
             skill_slug="new-candidate-alert",
         )
+    assert "at most once a day" in plan_error(excinfo, "poll_interval_seconds")
 
 
 def test_free_plan_refuses_editing_to_hourly(free_org):
     auto = automation(org=free_org)
-    with pytest.raises(PlanLimitError):
+    with pytest.raises(ValidationError) as excinfo:
         services.automation_update(automation=auto, by=auto.owner, cron_expression="0 * * * *")
+    assert "at most once a day" in plan_error(excinfo, "cron_expression")
     auto.refresh_from_db()
     assert auto.cron_expression == "0 9 * * 1"
 
