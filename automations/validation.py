@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import timedelta
@@ -39,8 +38,7 @@ from automations.models import (
 )
 from automations.scheduling import cron
 from automations.triggers import filters
-from delivery.channel_services import clean_recipients
-from delivery.models import DeliveryChannel
+from delivery.channel_services import channel_spec_check
 from skills.models import Skill
 from skills.registry import validate_params
 from webhooks.providers.common import CANONICAL_TYPES
@@ -229,33 +227,9 @@ def _shown(value: object) -> str:
 
 
 def _channel(spec: Any, *, org: Organization) -> Any:
-    """One channel spec, checked the way delivery.channel_services.channel_from_spec will use
-    it, without writing anything: a public id becomes its DeliveryChannel."""
-    if isinstance(spec, dict) and spec.get("kind") == "in_app":
-        return spec
-    if isinstance(spec, dict) and spec.get("kind") == "email":
-        try:
-            return {**spec, "to": clean_recipients(spec.get("to"))}
-        except ValidationError as exc:
-            raise ValidationError({"channels": exc.messages}) from None
-    if isinstance(spec, dict):
-        raise _error(
-            "channels",
-            f"Unknown channel {spec.get('kind')!r}; create Slack, Teams and webhook channels "
-            "first, then pick them.",
-        )
-    channel = spec if isinstance(spec, DeliveryChannel) else None
-    if channel is None:
-        try:
-            public_id = uuid.UUID(str(spec)) if isinstance(spec, str | uuid.UUID) else None
-        except ValueError:
-            public_id = None
-        channel = DeliveryChannel.objects.filter(public_id=public_id).first() if public_id else None
-    if channel is None:
-        raise _error("channels", f"No channel {_shown(spec)}.")
-    if channel.organization_id != org.pk:
-        raise _error("channels", f"The channel {channel.name!r} is not in {org.name}.")
-    return channel
+    """One channel spec, checked the way channel_from_spec will use it (the one check, in
+    delivery.channel_services), without writing anything."""
+    return channel_spec_check(org=org, spec=spec)
 
 
 def _channels(value: Any, *, org: Organization) -> tuple[Any, ...] | None:

@@ -156,19 +156,21 @@ def default_inbox(*, org: Organization, owner: AbstractBaseUser) -> DeliveryChan
     return channel
 
 
-def channel_from_spec(*, org: Organization, owner: AbstractBaseUser, spec) -> DeliveryChannel:
-    """A DeliveryChannel, its public id, or a shorthand dict for the owner's own inbox
-    ({"kind": "in_app"}) or email ({"kind": "email", "to": [...]}, empty for the owner)."""
+def channel_spec_check(*, org: Organization, spec) -> DeliveryChannel | dict:
+    """A channel spec checked without writing anything (automations' validation runs this
+    before a single row is saved): a shorthand dict comes back cleaned ({"kind": "in_app"},
+    {"kind": "email", "to": [normalised addresses]}), a DeliveryChannel or its public id as
+    the org's DeliveryChannel. Field-keyed ValidationError ("channels") otherwise."""
     if isinstance(spec, DeliveryChannel):
         channel = spec
     elif isinstance(spec, dict) and spec.get("kind") == "in_app":
-        return default_inbox(org=org, owner=owner)
+        return {"kind": "in_app"}
     elif isinstance(spec, dict) and spec.get("kind") == "email":
         try:
             config = _clean_config("email", spec)
         except ValidationError as exc:
             raise ValidationError({"channels": exc.messages}) from None
-        return _email_channel_for(org=org, owner=owner, to=config["to"])
+        return {"kind": "email", "to": config["to"]}
     elif isinstance(spec, dict):
         raise ValidationError(
             {
@@ -187,6 +189,18 @@ def channel_from_spec(*, org: Organization, owner: AbstractBaseUser, spec) -> De
     if channel.organization_id != org.pk:
         raise ValidationError({"channels": f"The channel {channel.name!r} is not in {org.name}."})
     return channel
+
+
+def channel_from_spec(*, org: Organization, owner: AbstractBaseUser, spec) -> DeliveryChannel:
+    """A DeliveryChannel, its public id, or a shorthand dict for the owner's own inbox
+    ({"kind": "in_app"}) or email ({"kind": "email", "to": [...]}, empty for the owner),
+    checked by channel_spec_check; the shorthands' channels are found or made here."""
+    checked = channel_spec_check(org=org, spec=spec)
+    if isinstance(checked, DeliveryChannel):
+        return checked
+    if checked["kind"] == "in_app":
+        return default_inbox(org=org, owner=owner)
+    return _email_channel_for(org=org, owner=owner, to=checked["to"])
 
 
 def email_channel_name(to: list[str]) -> str:
