@@ -178,3 +178,49 @@ def test_a_database_from_before_the_moves_migrates_forward_with_nothing_lost(tmp
         _manage(ROOT, url, data_dir, "makemigrations", "--check", "--dry-run")
     finally:
         drop()
+
+
+# Rows the old code let through (written around its services): an event automation with no
+# event type, a relative one with an empty type and an offset beyond the new bounds.
+OLD_BAD_ROWS = """
+from automations.models import Automation
+Automation.objects.filter(name="Monday pipeline summary").update(
+    trigger_type="event", event_type=""
+)
+Automation.objects.filter(name="Weekday stale-candidate check").update(
+    trigger_type="relative", event_type="", offset_minutes=99999
+)
+"""
+
+AFTER_BAD_ROWS = """
+import json
+from automations.models import Automation
+print("ROWS" + json.dumps({
+    a.name: [a.status, a.event_type, a.offset_minutes, a.paused_reason,
+             a.periodic_task.enabled if a.periodic_task else None]
+    for a in Automation.objects.all()
+}))
+"""
+
+
+def test_rows_the_new_constraints_refuse_are_made_valid_and_paused_not_lost(tmp_path):
+    old = _old_tree(tmp_path)
+    url, drop = _database_url(tmp_path)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    try:
+        _manage(old, url, data_dir, "migrate", "--no-input", "-v", "0")
+        _manage(old, url, data_dir, "seed_demo", "--quiet")
+        _manage(old, url, data_dir, "shell", "-c", OLD_BAD_ROWS)
+
+        _manage(ROOT, url, data_dir, "migrate", "--no-input", "-v", "0")
+        out = _manage(ROOT, url, data_dir, "shell", "-c", AFTER_BAD_ROWS)
+        rows = json.loads(out.split("ROWS", 1)[1])
+        status, event_type, _offset, reason, task_enabled = rows["Monday pipeline summary"]
+        assert (status, event_type, task_enabled) == ("paused", "ats.unset", False)
+        assert "no event type" in reason
+        status, event_type, offset, reason, task_enabled = rows["Weekday stale-candidate check"]
+        assert (status, event_type, offset) == ("paused", "ats.interview.scheduled", 30 * 24 * 60)
+        assert "offset" in reason and task_enabled is False
+    finally:
+        drop()
