@@ -1,7 +1,8 @@
-"""Each trigger kind's invariants become check constraints (see Automation.Meta).
+"""Before each trigger kind's invariants become check constraints (0007, see
+Automation.Meta), every row is made valid.
 
 Rows written before the services refused such values (or written around them) would make
-adding the constraints fail, so a data step first makes every row valid, and says so on the
+adding the constraints fail, so this data step first makes every row valid, and says so on the
 row: each changed automation is PAUSED with a paused_reason naming what was changed, so
 nothing runs on a value its owner did not choose until they look and resume.
 
@@ -15,12 +16,12 @@ nothing runs on a value its owner did not choose until they look and resume.
 - poll, interval empty or over 30 days: empty becomes daily (allowed on every plan), too long
   becomes 30 days; paused.
 
-Reversing drops the constraints and leaves the rows as they are now."""
+Reversing leaves the rows as they are now. The constraints come in a migration of their own:
+on PostgreSQL a table cannot be altered in the transaction that updated its rows while their
+foreign-key checks are still pending ("pending trigger events")."""
 
-from django.db import migrations, models
-from django.db.models import Q
+from django.db import migrations
 
-MIN_POLL_SECONDS = 60
 MAX_POLL_SECONDS = 30 * 24 * 3600
 MAX_OFFSET_MINUTES = 30 * 24 * 60
 PLACEHOLDER_EVENT_TYPE = "ats.unset"
@@ -89,33 +90,4 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(make_rows_valid, migrations.RunPython.noop, elidable=False),
-        migrations.AddConstraint(
-            model_name="automation",
-            constraint=models.CheckConstraint(
-                condition=~Q(trigger_type="poll")
-                | Q(
-                    poll_interval_seconds__isnull=False, poll_interval_seconds__lte=MAX_POLL_SECONDS
-                ),
-                name="automation_poll_interval_max",
-            ),
-        ),
-        migrations.AddConstraint(
-            model_name="automation",
-            constraint=models.CheckConstraint(
-                condition=~Q(trigger_type__in=["event", "relative"]) | ~Q(event_type=""),
-                name="automation_event_has_type",
-            ),
-        ),
-        migrations.AddConstraint(
-            model_name="automation",
-            constraint=models.CheckConstraint(
-                condition=~Q(trigger_type="relative")
-                | Q(
-                    offset_minutes__isnull=False,
-                    offset_minutes__gte=-MAX_OFFSET_MINUTES,
-                    offset_minutes__lte=MAX_OFFSET_MINUTES,
-                ),
-                name="automation_relative_offset_bounds",
-            ),
-        ),
     ]
