@@ -104,6 +104,13 @@ def org_admin_q(*, user: AbstractBaseUser | AnonymousUser, org_field: str = "org
     return Q(**{f"{org_field}__in": admin_of})
 
 
+def org_member_q(*, user: AbstractBaseUser | AnonymousUser, org_field: str = "organization") -> Q:
+    """Every row of the orgs the user belongs to, in any role."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    return Q(**{f"{org_field}__in": Membership.objects.filter(user=user).values("organization")})
+
+
 def row_get_for_user(
     *,
     readable: QuerySet[RowT],

@@ -401,7 +401,7 @@ def test_selectors_scope_connections_and_events(people):
             event_get_for_user(user=user, public_id=their_event.public_id)
 
     assert connection_get_for_user(user=people["admin"], public_id=mine.public_id, write=True)
-    with pytest.raises(Http404):  # a member reads, never writes
+    with pytest.raises(PermissionDenied):  # a member reads, never writes
         connection_get_for_user(user=people["member"], public_id=mine.public_id, write=True)
     with pytest.raises(Http404):
         connection_get_for_user(user=people["member"], public_id="not-a-uuid")

@@ -7,42 +7,34 @@ row looks like no row at all."""
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import Http404
 
-from accounts.selectors import admin_organizations_for_user, organizations_for_user
+from accounts.selectors import acts_as_operator, org_admin_q, org_member_q, row_get_for_user
 from webhooks.models import AtsConnection, InboundEvent
-
-
-def _org_ids(user: AbstractBaseUser | AnonymousUser, *, write: bool) -> QuerySet:
-    orgs = admin_organizations_for_user(user=user) if write else organizations_for_user(user=user)
-    return orgs.values("pk")
-
-
-def _sees_all(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return bool(user.is_authenticated and user.is_active and user.is_superuser)
 
 
 def connections_for_user(
     *, user: AbstractBaseUser | AnonymousUser, write: bool = False
 ) -> QuerySet[AtsConnection]:
     connections = AtsConnection.objects.select_related("organization")
-    if not _sees_all(user):
-        connections = connections.filter(organization__in=_org_ids(user, write=write))
+    if not acts_as_operator(user=user):
+        rule = org_admin_q(user=user) if write else org_member_q(user=user)
+        connections = connections.filter(rule)
     return connections.order_by("organization__name", "name", "pk")
 
 
 def connection_get_for_user(
     *, user: AbstractBaseUser | AnonymousUser, public_id, write: bool = False
 ) -> AtsConnection:
-    try:
-        found = connections_for_user(user=user, write=write).filter(public_id=public_id).first()
-    except (ValueError, TypeError, ValidationError):  # not a UUID
-        found = None
-    if found is None:
-        raise Http404("No such connection.")
-    return found
+    """Http404 for a connection of another org; PermissionDenied when a member asks to
+    change one of their org's (only its admins may)."""
+    return row_get_for_user(
+        readable=connections_for_user(user=user),
+        writable=connections_for_user(user=user, write=True),
+        public_id=public_id,
+        write=write,
+        what="connection",
+    )
 
 
 def events_for_user(
@@ -55,8 +47,8 @@ def events_for_user(
     events = InboundEvent.objects.select_related("connection", "connection__organization").defer(
         "raw_body"
     )
-    if not _sees_all(user):
-        events = events.filter(connection__organization__in=_org_ids(user, write=False))
+    if not acts_as_operator(user=user):
+        events = events.filter(org_member_q(user=user, org_field="connection__organization"))
     if connection is not None:
         events = events.filter(connection=connection)
     if status is not None:
@@ -65,10 +57,11 @@ def events_for_user(
 
 
 def event_get_for_user(*, user: AbstractBaseUser | AnonymousUser, public_id) -> InboundEvent:
-    try:
-        found = events_for_user(user=user).filter(public_id=public_id).first()
-    except (ValueError, TypeError, ValidationError):
-        found = None
-    if found is None:
-        raise Http404("No such event.")
-    return found
+    """Events are read-only to every surface: Http404 for another org's."""
+    return row_get_for_user(
+        readable=events_for_user(user=user),
+        writable=None,
+        public_id=public_id,
+        write=False,
+        what="event",
+    )
