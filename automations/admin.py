@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -110,10 +110,14 @@ class AutomationForm(forms.ModelForm):
         try:
             self.spec = automation_spec_clean(org=org, raw=raw, existing=existing)
         except ValidationError as exc:
-            for key, errors in exc.error_dict.items():
+            # Field-keyed from the spec; a message without a field goes above the form.
+            keyed = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+            for key, errors in keyed.items():
                 name = "delivery_channels" if key == "channels" else key
                 if name in self.fields:
                     self.add_error(name, errors)
+                elif key in (None, NON_FIELD_ERRORS):
+                    self.add_error(None, errors)
                 else:
                     self.add_error(None, [f"{key}: {m}" for e in errors for m in e.messages])
         return data
