@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -150,7 +151,16 @@ def _old_tree(tmp_path: Path) -> Path:
     return tree
 
 
-def test_a_database_from_before_the_moves_migrates_forward_with_nothing_lost(tmp_path):
+@dataclass(frozen=True)
+class OldDatabase:
+    old: Path  # the old code's tree
+    url: str
+    data_dir: Path
+
+
+@pytest.fixture
+def old_database(tmp_path):
+    """A database of its own, migrated and seeded by the old code; dropped afterwards."""
     old = _old_tree(tmp_path)
     url, drop = _database_url(tmp_path)
     data_dir = tmp_path / "data"
@@ -158,26 +168,31 @@ def test_a_database_from_before_the_moves_migrates_forward_with_nothing_lost(tmp
     try:
         _manage(old, url, data_dir, "migrate", "--no-input", "-v", "0")
         _manage(old, url, data_dir, "seed_demo", "--quiet")
-        _manage(old, url, data_dir, "shell", "-c", OLD_EXTRAS)
-        before = _snapshot(old, url, data_dir)
-        assert before["runs"] and before["connections"] and before["automations"]
-
-        _manage(ROOT, url, data_dir, "migrate", "--no-input", "-v", "0")
-        after = _snapshot(ROOT, url, data_dir)
-        assert after["automations"] == before["automations"]
-        assert after["runs"] == before["runs"]
-        # Secrets written by the old code still decrypt to the same values.
-        assert after["connections"] == before["connections"]
-        for table, count in before["counts"].items():
-            assert after["counts"].get(table) == count, table
-
-        # Seeding again on the upgraded database adds nothing: the demo is already there.
-        _manage(ROOT, url, data_dir, "seed_demo", "--quiet")
-        assert _snapshot(ROOT, url, data_dir)["counts"] == after["counts"]
-        # The upgraded schema is exactly what today's models describe.
-        _manage(ROOT, url, data_dir, "makemigrations", "--check", "--dry-run")
+        yield OldDatabase(old, url, data_dir)
     finally:
         drop()
+
+
+def test_a_database_from_before_the_moves_migrates_forward_with_nothing_lost(old_database):
+    old, url, data_dir = old_database.old, old_database.url, old_database.data_dir
+    _manage(old, url, data_dir, "shell", "-c", OLD_EXTRAS)
+    before = _snapshot(old, url, data_dir)
+    assert before["runs"] and before["connections"] and before["automations"]
+
+    _manage(ROOT, url, data_dir, "migrate", "--no-input", "-v", "0")
+    after = _snapshot(ROOT, url, data_dir)
+    assert after["automations"] == before["automations"]
+    assert after["runs"] == before["runs"]
+    # Secrets written by the old code still decrypt to the same values.
+    assert after["connections"] == before["connections"]
+    for table, count in before["counts"].items():
+        assert after["counts"].get(table) == count, table
+
+    # Seeding again on the upgraded database adds nothing: the demo is already there.
+    _manage(ROOT, url, data_dir, "seed_demo", "--quiet")
+    assert _snapshot(ROOT, url, data_dir)["counts"] == after["counts"]
+    # The upgraded schema is exactly what today's models describe.
+    _manage(ROOT, url, data_dir, "makemigrations", "--check", "--dry-run")
 
 
 # Rows the old code let through (written around its services): an event automation with no
@@ -203,24 +218,16 @@ print("ROWS" + json.dumps({
 """
 
 
-def test_rows_the_new_constraints_refuse_are_made_valid_and_paused_not_lost(tmp_path):
-    old = _old_tree(tmp_path)
-    url, drop = _database_url(tmp_path)
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    try:
-        _manage(old, url, data_dir, "migrate", "--no-input", "-v", "0")
-        _manage(old, url, data_dir, "seed_demo", "--quiet")
-        _manage(old, url, data_dir, "shell", "-c", OLD_BAD_ROWS)
+def test_rows_the_new_constraints_refuse_are_made_valid_and_paused_not_lost(old_database):
+    old, url, data_dir = old_database.old, old_database.url, old_database.data_dir
+    _manage(old, url, data_dir, "shell", "-c", OLD_BAD_ROWS)
 
-        _manage(ROOT, url, data_dir, "migrate", "--no-input", "-v", "0")
-        out = _manage(ROOT, url, data_dir, "shell", "-c", AFTER_BAD_ROWS)
-        rows = json.loads(out.split("ROWS", 1)[1])
-        status, event_type, _offset, reason, task_enabled = rows["Monday pipeline summary"]
-        assert (status, event_type, task_enabled) == ("paused", "ats.unset", False)
-        assert "no event type" in reason
-        status, event_type, offset, reason, task_enabled = rows["Weekday stale-candidate check"]
-        assert (status, event_type, offset) == ("paused", "ats.interview.scheduled", 30 * 24 * 60)
-        assert "offset" in reason and task_enabled is False
-    finally:
-        drop()
+    _manage(ROOT, url, data_dir, "migrate", "--no-input", "-v", "0")
+    out = _manage(ROOT, url, data_dir, "shell", "-c", AFTER_BAD_ROWS)
+    rows = json.loads(out.split("ROWS", 1)[1])
+    status, event_type, _offset, reason, task_enabled = rows["Monday pipeline summary"]
+    assert (status, event_type, task_enabled) == ("paused", "ats.unset", False)
+    assert "no event type" in reason
+    status, event_type, offset, reason, task_enabled = rows["Weekday stale-candidate check"]
+    assert (status, event_type, offset) == ("paused", "ats.interview.scheduled", 30 * 24 * 60)
+    assert "offset" in reason and task_enabled is False
