@@ -164,6 +164,15 @@ def _forget_on_commit(connection: AtsConnection) -> None:
     transaction.on_commit(lambda: api_clients_forget(connection_id=pk))
 
 
+def _secrets_store(connection: AtsConnection, secrets: dict) -> None:
+    """The one write of a connection's secrets (a locked row): stamped, and forgotten by this
+    process's caches on commit, so no writer can leave the old secret verifying."""
+    connection.secrets = secrets
+    connection.secrets_rotated_at = timezone.now()
+    connection.save(update_fields=["secrets", "secrets_rotated_at", "updated_at"])
+    _forget_on_commit(connection)
+
+
 # -- the services ------------------------------------------------------------------------------
 
 
@@ -263,10 +272,7 @@ def connection_set_secrets(
         stored["api_key"] = _clean_secret("api_key", api_key, minimum=1, maximum=MAX_API_KEY_CHARS)
     _check_mode_has_key(connection.mode, stored)
     if stored != (connection.secrets or {}):
-        connection.secrets = stored
-        connection.secrets_rotated_at = timezone.now()
-        connection.save(update_fields=["secrets", "secrets_rotated_at", "updated_at"])
-        _forget_on_commit(connection)
+        _secrets_store(connection, stored)
     return connection
 
 
@@ -286,10 +292,7 @@ def connection_rotate_webhook_secret(*, connection: AtsConnection, by: AbstractB
         )
     connection = AtsConnection.objects.select_for_update().get(pk=connection.pk)
     secret = new_webhook_secret()
-    connection.secrets = {**(connection.secrets or {}), "webhook_secret": secret}
-    connection.secrets_rotated_at = timezone.now()
-    connection.save(update_fields=["secrets", "secrets_rotated_at", "updated_at"])
-    _forget_on_commit(connection)
+    _secrets_store(connection, {**(connection.secrets or {}), "webhook_secret": secret})
     return secret
 
 
