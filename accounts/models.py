@@ -27,6 +27,11 @@ def _known_time_zones() -> frozenset[str]:
     )
 
 
+def time_zone_names() -> list[str]:
+    """Every zone name we accept, sorted (the profile's and the builder's pickers)."""
+    return sorted(_known_time_zones())
+
+
 def is_time_zone(value: object) -> bool:
     """True for an IANA zone name we accept. Never opens a file named by the value (a long or
     path-like name made ZoneInfo raise OSError)."""
@@ -98,3 +103,29 @@ class Membership(TimeStampedModel):
     @property
     def is_admin(self) -> bool:
         return self.role == self.Role.ADMIN
+
+
+class UserProfile(TimeStampedModel):
+    """A person's own settings: the time zone the dashboard shows times in, and the org they
+    are working in (for people in several orgs). Made on first use (accounts.profile)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    time_zone = models.CharField(
+        max_length=TIME_ZONE_MAX_LENGTH,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="Times are shown in this zone; empty: the current org's zone.",
+    )
+    current_organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The org the dashboard opens in; only ever one the user belongs to.",
+    )
+
+    def __str__(self) -> str:
+        return f"profile of {self.user}"

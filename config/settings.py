@@ -42,6 +42,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_celery_beat",
     "django_htmx",
+    # {% partialdef %}: a dashboard page and the fragments htmx swaps are one template.
+    "template_partials",
+    # Login throttling: failed sign-ins are counted per username and address (AXES_* below).
+    "axes",
     "accounts",
     "skills",
     "webhooks",
@@ -60,6 +64,10 @@ INBOUND_CLAIM_LEASE_SECONDS = env_int("INBOUND_CLAIM_LEASE_SECONDS", 600)
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the app itself, compressed and cached, with no web server in front.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The content security policy and the other headers the pages are built to pass.
+    "config.security_headers.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -67,7 +75,29 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it answers a locked-out sign-in itself.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username or address is refused before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Five wrong passwords for one username from one address lock that pair out for 15 minutes;
+# a right one resets the count. Per pair, so a stranger cannot lock a recruiter out from
+# elsewhere by guessing at their username.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "dashboard/locked.html"
+# Behind a proxy, set AXES_IPWARE_META_PRECEDENCE_ORDER (django-axes' docs) so the client's
+# address is counted, not the proxy's.
+AXES_VERBOSE = False
+# Lockouts are an operator's matter (`manage.py axes_reset_username <name>`), not pages of the
+# org-scoped admin, where every model must be scoped to the viewer's org.
+AXES_ENABLE_ADMIN = False
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -82,6 +112,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "automations.dashboard.context.dashboard",
             ],
         },
     },
@@ -121,8 +152,23 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise looks there first, even when it is empty
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed copies, no manifest: pages work before (and without) collectstatic.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Served straight from the apps' and static/ folders, so `make run` and the tests need no
+# collectstatic step; `collectstatic` still works for a deployment that wants it.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "dashboard:sign-in"
+LOGIN_REDIRECT_URL = "dashboard:home"
+# A session lasts two weeks of inactivity at most, and its cookie is not readable by scripts.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 
 # --- Email ------------------------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")

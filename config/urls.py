@@ -1,12 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from config.health import ping, status
 from webhooks.views import ats_webhook
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("status", status, name="status"),
     path("ping", ping, name="ping"),
@@ -16,5 +14,7 @@ urlpatterns = [
         name="ats-webhook",
     ),
     path("", include("automations.urls")),
+    # The recruiters' dashboard (automations/dashboard/): "/" is its home.
+    path("", include("automations.dashboard.urls")),
     path("", include("delivery.urls")),
 ]

@@ -1,0 +1,20 @@
+"""Template context for every dashboard page: the workplace (set by access.dashboard_page)
+and the unread count for the header's badge, counted only when a page shows it."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from delivery.selectors import notifications_for_user
+
+
+def dashboard(request: HttpRequest) -> dict:
+    workplace = getattr(request, "workplace", None)
+    if workplace is None:
+        return {"workplace": None}
+
+    def unread() -> int:
+        return notifications_for_user(user=request.user, org=workplace.org, unread=True).count()
+
+    return {"workplace": workplace, "unread_count": SimpleLazyObject(unread)}

@@ -1,0 +1,23 @@
+from automations.dashboard import (
+    automation_list,
+    builder,
+    channels,
+    connections,
+    inbox,
+    run_history,
+    shell,
+    why,
+)
+
+app_name = "dashboard"
+
+urlpatterns = [
+    *shell.urls,
+    *automation_list.urls,
+    *builder.urls,
+    *run_history.urls,
+    *why.urls,
+    *channels.urls,
+    *connections.urls,
+    *inbox.urls,
+]
