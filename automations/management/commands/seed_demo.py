@@ -3,6 +3,7 @@ sample automations. Safe to run again: it only adds what is missing."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
@@ -127,6 +128,10 @@ class Command(BaseCommand):
         )
         for role, (username, password, *_rest) in USERS.items():
             self.stdout.write(f"  {role:7} login: {username} / {password}")
+        self.stdout.write(
+            f"Open {settings.SITE_URL}/ to sign in to the dashboard "
+            f"(org admins also have the admin at {settings.SITE_URL}/admin/)."
+        )
 
     def _automation(self, org, owner, name, skill_slug, **kwargs) -> None:
         if Automation.objects.filter(organization=org, name=name).exists():
