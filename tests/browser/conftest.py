@@ -59,6 +59,25 @@ def _browser_test_settings(settings):
     settings.CSRF_COOKIE_SECURE = False
 
 
+@pytest.fixture(autouse=True)
+def _pages_pass_the_csp(page):
+    """Every page a browser test opens must pass the content security policy and raise no
+    script error: Chromium reports each blocked script or style on the console."""
+    problems: list[str] = []
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text or message.type == "error":
+            # An HTTP error status is logged as "Failed to load resource": the tests check
+            # statuses themselves (a refused action is meant to answer 403 or 422).
+            if "Failed to load resource" not in message.text:
+                problems.append(f"console {message.type}: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    yield
+    assert not problems, "the page broke its CSP or raised:\n" + "\n".join(problems)
+
+
 @pytest.fixture(scope="session")
 def browser_queue() -> str:
     return f"browser-{uuid.uuid4().hex[:10]}"
