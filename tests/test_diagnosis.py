@@ -481,5 +481,5 @@ def test_the_panel_costs_the_same_queries_at_two_sizes(org, kind):
     _grow(big, runs=400, events=120, conn=conn)
     with time_machine.travel(datetime(2026, 11, 23, 12, 30, tzinfo=UTC), tick=False):
         few, many = _queries(small), _queries(big)
-    assert few == many
-    assert many <= 9
+    assert few == many, (few, many)
+    assert many <= 7, many
