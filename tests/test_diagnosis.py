@@ -483,3 +483,37 @@ def test_the_panel_costs_the_same_queries_at_two_sizes(org, kind):
         few, many = _queries(small), _queries(big)
     assert few == many, (few, many)
     assert many <= 7, many
+
+
+def test_poll_slots_follow_the_stored_grid(org):
+    start = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        auto = automation(
+            org=org, trigger_type="poll", poll_interval_seconds=3600, skill_slug="pipeline-report"
+        )
+    with time_machine.travel(start + timedelta(hours=2, minutes=30), tick=False):
+        automations_fire_due()
+        auto.refresh_from_db()
+        diagnosis = automation_diagnosis(automation=auto)
+    assert [(f.slot.hour, f.outcome) for f in diagnosis.firings] == [
+        (14, "pending"),
+        (13, "missed"),
+    ]
+    assert diagnosis.firings[0].run.idempotency_key == "poll:2026-11-23T14:00:00Z"
+    assert diagnosis.next_fire.at == start + timedelta(hours=3)
+
+
+def test_relative_the_next_run_and_events_not_about_an_interview(client, org):
+    from tests.test_event_processing import interview, relative_automation
+
+    conn = connection(org, "greenhouse")
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    with time_machine.travel(now, tick=False):
+        brief = relative_automation(org, offset=-30)
+        interview(conn, "2026-11-24T15:00:00Z", 1)
+        diagnosis = automation_diagnosis(automation=brief)
+    assert diagnosis.next_fire.at == datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
+    assert diagnosis.firings[0].outcome == "pending"
+    stage_change(client, conn, "Offer")  # no entry for a relative automation: not its event
+    report = automation_diagnosis(automation=brief).events
+    assert (report.looked_at, report.matched, report.not_about_it) == (2, 1, 1)
