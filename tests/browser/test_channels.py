@@ -120,6 +120,14 @@ def test_the_list_shows_a_failing_channel_and_a_test_outcome(page, site, httpser
     assert_accessible(page, what="channels list")
     screenshot(page, "channels")
 
+    # The failing channel's page: its last error, the URL "set" but never shown.
+    failing.get_by_role("link", name="Old Slack channel", exact=True).click()
+    expect(page.get_by_role("heading", name="Old Slack channel")).to_be_visible()
+    expect(page.get_by_label("Replace the slack incoming-webhook URL")).to_have_value("")
+    assert "/gone" not in page.content()
+    assert_accessible(page, what="a failing channel's page")
+    page.go_back()
+
     # Deleting the channel in use is refused with the automations named; the other goes.
     page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete My inbox").click()
