@@ -354,7 +354,9 @@ def channel_test(request: HttpRequest, public_id) -> HttpResponse:
 
 def _template(request: HttpRequest, name: str, partial: str) -> str:
     base = f"dashboard/channels/{name}"
-    return f"{base}#{partial}" if request.htmx else base
+    # htmx restoring a pushed URL from history (back button) wants the whole page.
+    fragment = request.htmx and not request.htmx.history_restore_request
+    return f"{base}#{partial}" if fragment else base
 
 
 def _redirect(request: HttpRequest, url: str) -> HttpResponse:

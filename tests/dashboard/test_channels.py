@@ -217,6 +217,19 @@ def test_the_secret_answer_to_an_htmx_post_is_the_panel_only(world, client, http
     assert DeliveryChannel.objects.get(name="Our endpoint").config["secret"] in html
 
 
+def test_kind_tabs_answer_htmx_with_the_panel_and_history_with_the_page(world, client):
+    client.force_login(world.people["owner"])
+    url = reverse("dashboard:channel-new")
+    tab = client.get(url, {"kind": "slack"}, HTTP_HX_REQUEST="true").content.decode()
+    assert tab.lstrip().startswith('<section id="channel-panel"')
+    assert "Slack incoming-webhook URL" in tab
+    # The back button after a pushed tab: htmx asks for the whole page.
+    back = client.get(
+        url, {"kind": "slack"}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    ).content.decode()
+    assert back.lstrip().startswith("<!doctype html>") and "Slack incoming-webhook URL" in back
+
+
 def test_a_private_address_is_refused_beside_the_url_field(world, client, settings):
     settings.ALLOWED_OUTBOUND_HOSTS = []
     client.force_login(world.people["owner"])
