@@ -145,6 +145,32 @@ def channel_update(
     return channel
 
 
+@transaction.atomic
+def channel_delete(*, channel: DeliveryChannel, by: AbstractBaseUser) -> None:
+    """Delete the channel, for its owner or an org admin (channel_check_can_manage).
+
+    Refused (ValidationError on "channel") while automations use it: deleting it would
+    silently change where their results go (one whose only channel it is would fall back to
+    the owner's inbox) without the automation services seeing the change, so the user
+    removes it from them first, where that change is visible and checked."""
+    channel_check_can_manage(channel=channel, by=by)
+    # Locked so that an automation cannot pick the channel between this check and the delete.
+    DeliveryChannel.objects.select_for_update().filter(pk=channel.pk).first()
+    using = channel.automations.order_by("name", "pk")
+    count = using.count()
+    if count:
+        names = list(using.values_list("name", flat=True)[:5])
+        shown = ", ".join(repr(n) for n in names) + (f" and {count - 5} more" if count > 5 else "")
+        raise ValidationError(
+            {
+                "channel": f"{channel.name!r} is used by {count} "
+                f"automation{'s' if count != 1 else ''} ({shown}). "
+                "Remove it from them first, then delete it."
+            }
+        )
+    channel.delete()
+
+
 def default_inbox(*, org: Organization, owner: AbstractBaseUser) -> DeliveryChannel:
     """The owner's in-app inbox channel, created on first use."""
     channel, _ = DeliveryChannel.objects.get_or_create(
