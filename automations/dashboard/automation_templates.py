@@ -11,7 +11,11 @@ from django.views.decorators.http import require_GET
 from accounts.plans import limits_for
 from automations.dashboard.access import dashboard_page
 from automations.templates_catalog import TEMPLATES
+from skills.catalog import CATALOG
 from skills.models import Skill
+
+# The catalog's own words stand in for a skill row that is not there (yet).
+_CATALOG = {entry["slug"]: entry for entry in CATALOG}
 
 
 def gallery_cards(*, org) -> list[dict]:
@@ -23,12 +27,15 @@ def gallery_cards(*, org) -> list[dict]:
     on_free = limits_for(org).at_most_daily
     cards = []
     for template in TEMPLATES:
-        skill = skills.get(template["fields"]["skill"])
+        slug = template["fields"]["skill"]
+        skill = skills.get(slug) or _CATALOG.get(slug, {"name": slug, "mode": ""})
+        name = skill.name if isinstance(skill, Skill) else skill["name"]
+        mode = skill.mode if isinstance(skill, Skill) else skill["mode"]
         cards.append(
             {
                 **template,
-                "skill_name": skill.name if skill else template["fields"]["skill"],
-                "llm": skill is not None and skill.mode == Skill.Mode.LLM,
+                "skill_name": name,
+                "llm": mode == Skill.Mode.LLM,
                 "blocked_by_plan": template["needs_pro"] and on_free,
             }
         )
