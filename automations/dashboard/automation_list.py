@@ -56,6 +56,7 @@ def _listing(request: HttpRequest, data: QueryDict) -> dict:
         "rows": [_row(a) for a in page.rows],
         "has_any": any_at_all,
         "here": here,
+        "list_url": reverse("dashboard:automations"),
         "after": data.get("after", "") if page.rows else "",
         "before": data.get("before", "") if page.rows else "",
         "next_query": query_string(filters, after=page.next_cursor) if page.next_cursor else "",
@@ -112,7 +113,12 @@ def _row_answer(request: HttpRequest, automation: Automation, *, error: str = ""
     return render(
         request,
         f"{PAGE}#row",
-        {"automation": _row(row), "row_error": error, "here": request.POST.get("here", "")},
+        {
+            "automation": _row(row),
+            "row_error": error,
+            "here": request.POST.get("here", ""),
+            "list_url": reverse("dashboard:automations"),
+        },
         status=422 if error else 200,
     )
 
