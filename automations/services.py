@@ -159,6 +159,11 @@ def automation_pause(
 ) -> Automation:
     _check_can_manage(automation=automation, by=by)
     automation = Automation.objects.select_for_update().get(pk=automation.pk)
+    if automation.status == Automation.Status.PENDING_APPROVAL:
+        # Paused, it could then be resumed by its owner: approval would be skipped.
+        raise ValidationError(
+            "This automation is waiting for an admin's approval; it cannot be paused."
+        )
     automation.status = Automation.Status.PAUSED
     automation.paused_reason = str(reason or "")[:300]
     automation.next_run_at = None

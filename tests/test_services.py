@@ -145,6 +145,18 @@ def test_approval_flow():
     assert approved.status == Automation.Status.ACTIVE and approved.next_run_at is not None
 
 
+def test_a_pending_automation_cannot_be_paused_and_resumed_past_its_approval():
+    org = OrganizationFactory(approval_required=True)
+    auto = automation(org=org)
+    with pytest.raises(ValidationError, match="waiting for an admin's approval"):
+        services.automation_pause(automation=auto, by=auto.owner)
+    auto.refresh_from_db()
+    assert auto.status == Automation.Status.PENDING_APPROVAL
+    with pytest.raises(ValidationError, match="waiting for an admin's approval"):
+        services.automation_resume(automation=auto, by=auto.owner)
+    assert Automation.objects.get(pk=auto.pk).status == Automation.Status.PENDING_APPROVAL
+
+
 def test_owner_must_belong_to_the_org():
     with pytest.raises(PermissionDenied):
         services.automation_create(
