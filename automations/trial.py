@@ -71,7 +71,7 @@ def _trial_event(
         events = events.filter(event__type=wanted)
     else:  # a provider's own event name, matched on the raw type
         events = events.filter(raw_type=wanted)
-    latest = events.only("event", "received_at", "connection__name").first()
+    latest = events.first()
     if latest is not None and isinstance(latest.event, dict):
         when = timezone.localtime(latest.received_at).strftime("%Y-%m-%d %H:%M")
         return latest.event, f"Tested with the most recent real {wanted} event (received {when})."

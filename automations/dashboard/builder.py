@@ -119,6 +119,7 @@ def _context(
     membership = membership_acting(user=request.user, org=org)
     return {
         "nav": "automations",
+        "org": org,
         "form": form,
         "automation": automation,
         "skill": skill,
@@ -134,7 +135,7 @@ def _context(
             form,
             org=org,
             membership=membership,
-            viewer_zone=request.workplace.time_zone,
+            viewer_zone=_viewer_zone(request, org),
             editing=automation is not None,
         ),
         "form_action": (
@@ -150,6 +151,12 @@ def _context(
         "trigger": trigger_words(automation) if automation else "",
         **extra,
     }
+
+
+def _viewer_zone(request: HttpRequest, org: Organization) -> str:
+    # An operator in no org opens an automation's page: times in the org's zone.
+    workplace = request.workplace
+    return workplace.time_zone if workplace is not None else org.time_zone
 
 
 def _page(request: HttpRequest, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
@@ -226,7 +233,7 @@ def automation_new(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@dashboard_page
+@dashboard_page(org_required=False)  # a foreign or unknown row: 404, for anyone
 def automation_edit(request: HttpRequest, public_id) -> HttpResponse:
     automation = automation_get_for_user(user=request.user, public_id=public_id, write=True)
     if request.method == "POST":
@@ -370,7 +377,7 @@ def automation_test_draft_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@dashboard_page
+@dashboard_page(org_required=False)  # a foreign or unknown row: 404, for anyone
 def automation_test_view(request: HttpRequest, public_id) -> HttpResponse:
     """Test the saved automation: a test run kept in its history, nothing delivered."""
     automation = automation_get_for_user(user=request.user, public_id=public_id, write=True)
@@ -386,7 +393,7 @@ def automation_test_view(request: HttpRequest, public_id) -> HttpResponse:
 
 
 @require_POST
-@dashboard_page
+@dashboard_page(org_required=False)  # a foreign or unknown row: 404, for anyone
 def automation_run_now_view(request: HttpRequest, public_id) -> HttpResponse:
     automation = automation_get_for_user(user=request.user, public_id=public_id, write=True)
     try:
@@ -405,7 +412,7 @@ def automation_run_now_view(request: HttpRequest, public_id) -> HttpResponse:
 
 
 @require_POST
-@dashboard_page
+@dashboard_page(org_required=False)  # a foreign or unknown row: 404, for anyone
 def automation_delete_view(request: HttpRequest, public_id) -> HttpResponse:
     automation = automation_get_for_user(user=request.user, public_id=public_id, write=True)
     name = automation.name
