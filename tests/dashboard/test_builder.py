@@ -53,6 +53,9 @@ def rows(world):
     world.rows["automation"] = automation(
         org=world.org, owner=world.people["owner"], name="Owner's report"
     )
+    world.rows["channel"], _ = channel_create(
+        org=world.org, owner=world.people["owner"], kind="in_app", name="Owner-only channel"
+    )
     return world.rows
 
 
@@ -76,7 +79,14 @@ def _runs(w) -> int:
 CREATED = {**ORG_PAGE, "owner": 302, "member": 302, "org_admin": 302, "other_org_admin": 302}
 CHANGED = {**OWNED_OBJECT, "owner": 302, "org_admin": 302}
 CASES = [
-    Case("automation-new", "get", lambda w: reverse("dashboard:automation-new"), ORG_PAGE),
+    Case(
+        "automation-new",
+        "get",
+        lambda w: reverse("dashboard:automation-new"),
+        ORG_PAGE,
+        # The picker lists the user's own channels: not a colleague's, not another org's.
+        hidden_from={"member": ["Owner-only channel"], "other_org_admin": ["Owner-only channel"]},
+    ),
     Case(
         "automation-new",
         "post",
@@ -85,7 +95,13 @@ CASES = [
         data=lambda w: form_data(),
         state=lambda w: Automation.objects.count(),
     ),
-    Case("automation-edit", "get", _edit_url, OWNED_OBJECT, hidden_from={}),
+    Case(
+        "automation-edit",
+        "get",
+        _edit_url,
+        OWNED_OBJECT,
+        hidden_from={"member": ["Owner's report"], "other_org_admin": ["Owner's report"]},
+    ),
     Case(
         "automation-edit",
         "post",
@@ -610,3 +626,46 @@ def test_the_pages_carry_no_inline_script_or_style(owner_client, world):
     ):
         html = owner_client.get(url).content.decode()
         assert "<script>" not in html and " style=" not in html and "hx-on" not in html
+
+
+def test_an_event_test_uses_the_latest_real_event_of_the_org(owner_client, world):
+    from tests.ats import connection
+    from webhooks.models import InboundEvent
+    from webhooks.providers.common import event as canonical
+
+    conn = connection(world.org, "greenhouse")
+    for n, name in enumerate(["Older Person", "Newest Person"]):
+        data = canonical(
+            type="ats.candidate.created",
+            raw_type="candidate_created",
+            provider=conn.provider,
+            delivery_id=f"d-{n}",
+            candidate={"id": f"c-{n}", "name": name, "email": f"c{n}@example.test"},
+        )
+        InboundEvent.objects.create(
+            connection=conn, delivery_id=f"d-{n}", raw_type="candidate_created", event=data
+        )
+    response = owner_client.post(
+        reverse("dashboard:automation-test-draft"),
+        form_data(
+            trigger_type="event", event_type="ats.candidate.created", skill="new-candidate-alert"
+        ),
+        **HX,
+    )
+    html = response.content.decode()
+    assert "most recent real ats.candidate.created event" in html
+    assert "Newest Person" in html and "Older Person" not in html
+
+
+def test_run_now_of_an_automation_waiting_for_approval_is_refused(owner_client, world):
+    world.org.approval_required = True
+    world.org.save()
+    response = owner_client.post(reverse("dashboard:automation-new"), form_data())
+    made = Automation.objects.get(name="Morning pipeline")
+    assert made.status == Automation.Status.PENDING_APPROVAL
+    assert "waits for an admin" in owner_client.get(response["Location"]).content.decode()
+    url = reverse("dashboard:automation-run-now", args=[made.public_id])
+    refused = owner_client.post(url, **HX)
+    assert refused.status_code == 409 and refused["HX-Retarget"] == "#flash"
+    assert "waiting for an admin" in refused.content.decode()
+    assert not AutomationRun.objects.filter(automation=made).exists()
