@@ -142,6 +142,10 @@ class BuilderForm(forms.Form):
         ]
         self.fields["skill"].choices = [("", "Choose a skill")] + [(s.slug, s.name) for s in skills]
         self.channels = list(channels)
+        for field in self.fields.values():
+            # Hand every value on as typed: the validation path judges it, with its own
+            # messages ("Select a valid choice." would pre-empt them), as the admin's form.
+            field.clean = lambda value: value
         # Errors without a form field of their own: the filter rows, params, channels.
         self.extra_errors: dict[str, list[str]] = {}
 
@@ -155,6 +159,8 @@ class BuilderForm(forms.Form):
         """The cron expression the schedule inputs say; a preset's bad part is an error on
         its own input (a transport error: "9am" is no time), raised as ValidationError."""
         preset = self.text("preset") or "cron"
+        if preset not in dict(PRESETS):
+            raise ValidationError({"preset": "Choose how often it repeats."})
         if preset == "cron":
             return self.text("cron_expression")
         if preset == "minutes":

@@ -669,3 +669,37 @@ def test_run_now_of_an_automation_waiting_for_approval_is_refused(owner_client, 
     assert refused.status_code == 409 and refused["HX-Retarget"] == "#flash"
     assert "waiting for an admin" in refused.content.decode()
     assert not AutomationRun.objects.filter(automation=made).exists()
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        {"trigger_type": "zzz"},
+        {"preset": "zzz"},
+        {"catch_up": "zzz", "retry_limit": "abc"},
+        {"channels": ["not-a-uuid"]},
+        {"skill": "no-such-skill"},
+        {"time_zone": "x" * 500},
+        {"trigger_type": "relative", "offset_amount": "9" * 40},
+        {"trigger_type": "event", "event_type": "ats.nope", "filter_field_0": "stage.to"},
+        {"trigger_type": "poll", "poll_interval_seconds": "-1"},
+    ],
+)
+def test_junk_input_is_an_error_never_a_500(owner_client, junk):
+    response = owner_client.post(reverse("dashboard:automation-new"), form_data(**junk))
+    assert response.status_code == 422
+    assert 'class="error' in response.content.decode()
+    preview = owner_client.post(reverse("dashboard:automation-preview"), form_data(**junk), **HX)
+    assert preview.status_code == 200
+    test = owner_client.post(reverse("dashboard:automation-test-draft"), form_data(**junk), **HX)
+    assert test.status_code == 422
+
+
+def test_a_foreign_or_malformed_id_in_a_fragment_request_is_404(owner_client, world):
+    other = automation(org=world.other_org, name="Theirs")
+    for editing in ("not-a-uuid", str(other.public_id)):
+        response = owner_client.post(
+            reverse("dashboard:automation-preview"), form_data(editing=editing), **HX
+        )
+        assert response.status_code == 404
+    assert owner_client.get(_edit_url(world) + "?run=junk").status_code == 200
