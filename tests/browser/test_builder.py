@@ -50,6 +50,12 @@ def test_build_preview_test_save_and_run_now(page, site, worker):
     assert (made.cron_expression, made.time_zone) == ("45 7 * * 3", "Europe/Paris")
     expect(page.get_by_role("heading", level=1)).to_have_text("Morning pipeline")
     assert_accessible(page, what="the builder (edit)")
+    # The params follow the skill on the edit page too (an unsaved change).
+    skill("stale-candidates")
+    page.get_by_label("Skill").select_option("stale-candidates")
+    expect(page.locator("#params")).to_contain_text("Idle for more than this many days.")
+    page.get_by_label("Skill").select_option("pipeline-report")
+    expect(page.get_by_label("New days")).to_have_value("7")
 
     page.get_by_role("button", name="Run now").click()
     link = page.get_by_role("link", name="Open the run")
