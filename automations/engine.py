@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -55,9 +57,13 @@ def skill_run(*, automation: Automation, trigger: dict, now: datetime) -> SkillR
     return implementation(build_context(automation=automation, trigger=trigger, now=now))
 
 
-def run_execute(*, run_id: int) -> str:
+OnResult = Callable[[SkillResult], None]
+
+
+def run_execute(*, run_id: int, on_result: OnResult | None = None) -> str:
     """Execute one run if it is still pending and due. Returns the status it ended in, or
-    'not-claimed' when there was nothing to do (a duplicate or early message)."""
+    'not-claimed' when there was nothing to do (a duplicate or early message). `on_result`
+    is handed the skill's full result, which is never stored (only its summary is)."""
     now = timezone.now()
     claimed = AutomationRun.objects.filter(
         pk=run_id, status=AutomationRun.Status.PENDING, scheduled_for__lte=now + CLAIM_SKEW
@@ -79,7 +85,7 @@ def run_execute(*, run_id: int) -> str:
         # The same limit on every path (worker, command, any synchronous caller), so a run
         # the reaper takes back (running past the limit plus a margin) is never still going.
         with time_limit(limit):
-            return _execute(run, now)
+            return _execute(run, now, on_result=on_result)
     except (RunTimeLimitExceeded, SoftTimeLimitExceeded):
         if not connection.in_atomic_block:
             # The limit may have interrupted a query; start afresh rather than reuse a
@@ -98,7 +104,27 @@ def run_execute(*, run_id: int) -> str:
         return outcome
 
 
-def _execute(run: AutomationRun, now: datetime) -> str:
+@dataclass(frozen=True)
+class RunTestOutcome:
+    """A test run's end: its status, and the full result to show once (None if the skill
+    failed; the run's error_code and error_message say why)."""
+
+    run: AutomationRun
+    status: str
+    result: SkillResult | None
+
+
+def run_execute_test(*, run_id: int) -> RunTestOutcome:
+    """Execute a TEST run now, in the caller's process (the builder's "Test" button): the
+    skill runs and its outcome is recorded on the run like any other, but nothing is
+    delivered, a failure is not retried and does not count towards pausing the automation."""
+    kept: list[SkillResult] = []
+    status = run_execute(run_id=run_id, on_result=kept.append)
+    run = AutomationRun.objects.select_related("automation").get(pk=run_id)
+    return RunTestOutcome(run=run, status=status, result=kept[0] if kept else None)
+
+
+def _execute(run: AutomationRun, now: datetime, *, on_result: OnResult | None = None) -> str:
     automation = run.automation
     if automation.status != Automation.Status.ACTIVE and run.triggered_by not in ALWAYS_RUN:
         return _finish(
@@ -127,9 +153,19 @@ def _execute(run: AutomationRun, now: datetime) -> str:
             deliveries=[],
         )
 
-    digest = hashlib.sha256(
-        json.dumps({"title": result.title, "body": result.body_markdown}, sort_keys=True).encode()
-    ).hexdigest()
+    if on_result is not None:
+        on_result(result)
+    digest = result_digest(result)
+    if run.triggered_by == AutomationRun.TriggeredBy.TEST:
+        # A test shows its result to the person testing and sends it to nobody, whichever
+        # process executes it.
+        return _finish(
+            run,
+            AutomationRun.Status.COMPLETED,
+            output_summary=f"{result.summary} Test: nothing was delivered.",
+            output_hash=digest,
+            deliveries=[],
+        )
     nothing_new = result.empty or (
         run.triggered_by == AutomationRun.TriggeredBy.POLL and _same_as_last_poll(run, digest)
     )
@@ -173,6 +209,13 @@ def _execute(run: AutomationRun, now: datetime) -> str:
     return status
 
 
+def result_digest(result: SkillResult) -> str:
+    """The run's output_hash: what a result said, for spotting the same result again."""
+    return hashlib.sha256(
+        json.dumps({"title": result.title, "body": result.body_markdown}, sort_keys=True).encode()
+    ).hexdigest()
+
+
 def _same_as_last_poll(run: AutomationRun, digest: str) -> bool:
     """A poll automation delivers only when its result differs from its last delivered one."""
     last = (
@@ -208,7 +251,9 @@ def run_fail_attempt(
 ) -> str:
     now = timezone.now()
     automation = run.automation
-    if retryable and run.attempt <= automation.retry_limit:
+    # A test is someone waiting for its answer now: it fails at once rather than later.
+    testing = run.triggered_by == AutomationRun.TriggeredBy.TEST
+    if retryable and not testing and run.attempt <= automation.retry_limit:
         retry_at = now + backoff(run.attempt)
         updated = AutomationRun.objects.filter(
             pk=run.pk, status=AutomationRun.Status.RUNNING, started_at=run.started_at

@@ -9,7 +9,7 @@ redelivered message or a replayed webhook harmless. Formats:
   mode, `event:<change key>`: one run per change, whether the webhook or the poll saw it;
 - `relative:<provider>:<interview id>` for an interview's first booking, then `#2`, `#3` for
   each booking after a cancellation or a finished run (`#` and `%` in ids are escaped);
-- `manual:<uuid4>`: every manual run, test run or rerun is new.
+- `manual:<uuid4>`: every manual run or rerun is new; `test:<uuid4>`: every test run.
 """
 
 from __future__ import annotations
@@ -56,3 +56,8 @@ def relative_key(base: str, booking: int) -> str:
 
 def manual_key() -> str:
     return f"manual:{uuid.uuid4()}"
+
+
+def test_key() -> str:
+    """A test run from the builder: each test is a run of its own, kept in the history."""
+    return f"test:{uuid.uuid4()}"

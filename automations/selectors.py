@@ -153,3 +153,9 @@ def run_get_for_viewer(
             raise Http404("No such run.")
         return RunViewing(run, True)
     return RunViewing(run_get_for_user(user=user, public_id=public_id), False)
+
+
+def active_automation_count(*, org: Organization) -> int:
+    """How many of the org's automations are active: the number the plan limits (served by
+    automation_org_status_idx, so it stays cheap with thousands of rows)."""
+    return Automation.objects.filter(organization=org, status=Automation.Status.ACTIVE).count()
