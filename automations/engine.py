@@ -60,10 +60,13 @@ def skill_run(*, automation: Automation, trigger: dict, now: datetime) -> SkillR
 OnResult = Callable[[SkillResult], None]
 
 
-def run_execute(*, run_id: int, on_result: OnResult | None = None) -> str:
+def run_execute(
+    *, run_id: int, on_result: OnResult | None = None, limit_seconds: float | None = None
+) -> str:
     """Execute one run if it is still pending and due. Returns the status it ended in, or
     'not-claimed' when there was nothing to do (a duplicate or early message). `on_result`
-    is handed the skill's full result, which is never stored (only its summary is)."""
+    is handed the skill's full result, which is never stored (only its summary is).
+    `limit_seconds`: a shorter limit than RUN_TIMEOUT_SECONDS (a test inside a web request)."""
     now = timezone.now()
     claimed = AutomationRun.objects.filter(
         pk=run_id, status=AutomationRun.Status.PENDING, scheduled_for__lte=now + CLAIM_SKEW
@@ -80,7 +83,7 @@ def run_execute(*, run_id: int, on_result: OnResult | None = None) -> str:
     run = AutomationRun.objects.select_related(
         "automation__skill", "automation__organization", "automation__owner"
     ).get(pk=run_id)
-    limit = settings.RUN_TIMEOUT_SECONDS
+    limit = min(limit_seconds or settings.RUN_TIMEOUT_SECONDS, settings.RUN_TIMEOUT_SECONDS)
     try:
         # The same limit on every path (worker, command, any synchronous caller), so a run
         # the reaper takes back (running past the limit plus a margin) is never still going.
@@ -119,7 +122,9 @@ def run_execute_test(*, run_id: int) -> RunTestOutcome:
     skill runs and its outcome is recorded on the run like any other, but nothing is
     delivered, a failure is not retried and does not count towards pausing the automation."""
     kept: list[SkillResult] = []
-    status = run_execute(run_id=run_id, on_result=kept.append)
+    status = run_execute(
+        run_id=run_id, on_result=kept.append, limit_seconds=settings.TEST_RUN_TIMEOUT_SECONDS
+    )
     run = AutomationRun.objects.select_related("automation").get(pk=run_id)
     return RunTestOutcome(run=run, status=status, result=kept[0] if kept else None)
 

@@ -35,7 +35,9 @@ logger = logging.getLogger(__name__)
 EDITABLE = frozenset(FIELDS)
 
 
-def _check_can_manage(*, automation: Automation, by: AbstractBaseUser | None) -> Membership | None:
+def automation_check_can_manage(
+    *, automation: Automation, by: AbstractBaseUser | None
+) -> Membership | None:
     """PermissionDenied unless `by` may change the automation, by the one rule the fetchers
     use (`automations_for_user(write=True)`); returns the role they act in. None `by` is the
     system (scheduler, engine, management commands)."""
@@ -125,7 +127,7 @@ def automation_create(
 def automation_update(
     *, automation: Automation, by: AbstractBaseUser | None, **changes: Any
 ) -> Automation:
-    _check_can_manage(automation=automation, by=by)
+    automation_check_can_manage(automation=automation, by=by)
     automation = Automation.objects.select_for_update().get(pk=automation.pk)
     spec = automation_spec_clean(org=automation.organization, raw=changes, existing=automation)
     schedule_changed = any(
@@ -157,7 +159,7 @@ def _set_channels(automation: Automation, specs: tuple | None) -> None:
 def automation_pause(
     *, automation: Automation, by: AbstractBaseUser | None, reason: str = ""
 ) -> Automation:
-    _check_can_manage(automation=automation, by=by)
+    automation_check_can_manage(automation=automation, by=by)
     automation = Automation.objects.select_for_update().get(pk=automation.pk)
     if automation.status == Automation.Status.PENDING_APPROVAL:
         # Paused, it could then be resumed by its owner: approval would be skipped.
@@ -174,7 +176,7 @@ def automation_pause(
 
 @transaction.atomic
 def automation_resume(*, automation: Automation, by: AbstractBaseUser | None) -> Automation:
-    _check_can_manage(automation=automation, by=by)
+    automation_check_can_manage(automation=automation, by=by)
     automation = Automation.objects.select_for_update().get(pk=automation.pk)
     if automation.status == Automation.Status.PENDING_APPROVAL:
         raise ValidationError("This automation is waiting for an admin's approval.")
@@ -219,7 +221,7 @@ def _activate(automation: Automation) -> Automation:
 
 @transaction.atomic
 def automation_delete(*, automation: Automation, by: AbstractBaseUser | None) -> None:
-    _check_can_manage(automation=automation, by=by)
+    automation_check_can_manage(automation=automation, by=by)
     periodic_task_remove(automation=automation)
     automation.delete()
 
@@ -233,7 +235,7 @@ def automation_run_now(*, automation: Automation, by: AbstractBaseUser | None):
     from automations.models import AutomationRun
     from automations.run_keys import manual_key
 
-    membership = _check_can_manage(automation=automation, by=by)
+    membership = automation_check_can_manage(automation=automation, by=by)
     if (
         automation.status == Automation.Status.PENDING_APPROVAL
         and membership is not None

@@ -27,7 +27,7 @@ from automations.firing import run_fire
 from automations.models import Automation, AutomationRun
 from automations.run_keys import test_key
 from automations.sample_events import sample_event
-from automations.services import _check_can_manage
+from automations.services import automation_check_can_manage
 from automations.time_limit import RunTimeLimitExceeded, time_limit
 from automations.validation import INTERVIEW_SCHEDULED, AutomationSpec
 from delivery.formatting import markdown_to_html
@@ -109,7 +109,7 @@ def automation_test(*, automation: Automation, by: AbstractBaseUser) -> TrialRes
     For the same people as running it now (its owner or an org admin): PermissionDenied
     otherwise. (A test sends nothing, so it is allowed while the automation waits for
     approval: it cannot sidestep the approval.)"""
-    _check_can_manage(automation=automation, by=by)
+    automation_check_can_manage(automation=automation, by=by)
     now = timezone.now()
     trigger, event_note = _trigger_for(
         org=automation.organization, user=by, schedule=automation, now=now
@@ -152,12 +152,12 @@ def automation_test_draft(
     draft = Automation(organization=org, owner=user, **spec.model_values())
     trigger, event_note = _trigger_for(org=org, user=user, schedule=draft, now=now)
     try:
-        with time_limit(settings.RUN_TIMEOUT_SECONDS):
+        with time_limit(settings.TEST_RUN_TIMEOUT_SECONDS):
             result = skill_run(automation=draft, trigger=trigger, now=now)
     except SkillError as exc:
         return TrialResult(ok=False, error=str(exc), error_code=exc.code, event_note=event_note)
     except (RunTimeLimitExceeded, SoftTimeLimitExceeded):
-        limit = settings.RUN_TIMEOUT_SECONDS
+        limit = settings.TEST_RUN_TIMEOUT_SECONDS
         return TrialResult(
             ok=False,
             error=f"The test took longer than the run time limit ({limit} s).",

@@ -235,6 +235,9 @@ CELERY_QUEUE = env_str("CELERY_QUEUE", "skillomatic")
 
 # How long one run may take before the worker kills it and the reaper takes it back.
 RUN_TIMEOUT_SECONDS = env_int("RUN_TIMEOUT_SECONDS", 15 * 60)
+# The dashboard's "Test" runs the skill inside the web request: it must end well before the
+# web server's own worker timeout (config/gunicorn.py, 30 s) kills the request.
+TEST_RUN_TIMEOUT_SECONDS = env_int("TEST_RUN_TIMEOUT_SECONDS", 20)
 # A pending run whose message was sent this long ago and never picked up is sent again.
 RUN_RESEND_AFTER_SECONDS = env_int("RUN_RESEND_AFTER_SECONDS", 10 * 60)
 # A schedule slot older than this when the scheduler reaches it counts as missed (downtime)
