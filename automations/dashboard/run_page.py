@@ -9,6 +9,8 @@ channel's delivery attempts, the retry schedule, rerun links and Rerun."""
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -66,6 +68,7 @@ def _dashboard_run_page(request: HttpRequest, *, public_id) -> HttpResponse:
         "run": run,
         "automation": run.automation,
         "deliveries": run_delivery_records(run=run),
+        "trigger_json": json.dumps(run.trigger_data, indent=2, ensure_ascii=False, default=str),
         "outcomes": run.deliveries if isinstance(run.deliveries, list) else [],
         "retry": run_retry_schedule(run=run),
         "reruns": run_reruns(run=run, user=request.user),
