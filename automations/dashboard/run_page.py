@@ -60,7 +60,9 @@ def run_detail(request: HttpRequest, public_id) -> HttpResponse:
     return _link_page(render(request, "runs/detail.html", context))
 
 
-@dashboard_page
+# Not org_required: a person in no org gets the fetcher's 404 (no run is theirs), as before
+# the dashboard; an operator in no org still sees the run.
+@dashboard_page(org_required=False)
 def _dashboard_run_page(request: HttpRequest, *, public_id) -> HttpResponse:
     run = run_get_for_user(user=request.user, public_id=public_id)
     context = {
@@ -76,7 +78,8 @@ def _dashboard_run_page(request: HttpRequest, *, public_id) -> HttpResponse:
         # Older runs had their trigger data and summary purged (automations/maintenance.py).
         "purged": run.finished_at is not None and run.finished_at < search_window_start(),
         "retention_hours": settings.RETENTION_HOURS,
-        "other_org": run.organization_id != request.workplace.org.pk,
+        "other_org": request.workplace is not None
+        and run.organization_id != request.workplace.org.pk,
     }
     return render(request, "dashboard/runs/run.html", context)
 
