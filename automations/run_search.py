@@ -135,7 +135,10 @@ def runs_page(
     position = cursor_parse(after)
     if position is not None:
         created, pk = position
-        runs = runs.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk))
+        # (created_at, id) < (created, pk), written so that created_at <= created is the
+        # index range condition (an OR of the two halves would make PostgreSQL walk the
+        # index from the newest row and filter: 300 ms at 750,000 rows deep).
+        runs = runs.filter(created_at__lte=created).exclude(created_at=created, pk__gte=pk)
     rows = list(
         runs.select_related("automation")
         # The trigger data can be large and the list does not show it.

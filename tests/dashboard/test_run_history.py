@@ -123,6 +123,20 @@ CASES = [
         state=lambda w: (_run_count(w), _batch_count(w)),
     ),
     Case(
+        "runs-rerun-bulk",
+        "get",
+        lambda w: _rows(w) and reverse("dashboard:runs-rerun-bulk") + "?status=failed",
+        ORG_PAGE,
+        hidden_from=HIDE_OWNERS_ROWS,
+    ),
+    Case(
+        "runs-rerun-bulk",
+        "get",
+        lambda w: _rows(w) and reverse("dashboard:runs-rerun-bulk") + "?status=failed",
+        ORG_PAGE,
+        htmx=True,
+    ),
+    Case(
         "rerun-batch",
         "get",
         lambda w: reverse("dashboard:rerun-batch", args=[_rows(w)["batch"].public_id]),
@@ -253,6 +267,13 @@ def test_the_page_links_to_older_runs_with_the_filter_kept(client, owner, auto):
     second = client.get(reverse("dashboard:runs"), {"status": "failed", "after": cursor})
     assert len(run_ids(first)) == 50 and len(run_ids(second)) == 2
     assert run_ids(first) | run_ids(second) == {str(r.public_id) for r in runs}
+
+
+def test_the_history_offers_no_bulk_rerun_without_a_filter(client, owner, auto):
+    make_run(auto, status="failed")
+    client.force_login(owner)
+    assert "bulk-panel" not in listed(client.get(reverse("dashboard:runs")))
+    assert "bulk-panel" in listed(client.get(reverse("dashboard:runs"), {"status": "failed"}))
 
 
 @pytest.mark.parametrize("path", ["runs", "automation-runs"])
@@ -445,7 +466,11 @@ def test_bulk_rerun_takes_what_the_filter_shows_and_counts_progress(client, owne
     make_run(auto, status="completed")
     client.force_login(owner)
     page = listed(client.get(reverse("dashboard:runs"), {"status": "failed"}))
-    assert "Rerun all 3 matching" in page
+    panel = reverse("dashboard:runs-rerun-bulk") + "?status=failed"
+    assert f'hx-get="{panel}" hx-trigger="load"' in page and f'href="{panel}"' in page
+    offer = listed(client.get(panel, HTTP_HX_REQUEST="true"))
+    assert "Rerun all 3 matching" in offer and "<html" not in offer
+    assert "Rerun all 3 matching" in listed(client.get(panel))  # without JavaScript
     response = client.post(
         reverse("dashboard:runs-rerun-bulk"), {"status": "failed", "name": "Monday's failures"}
     )
@@ -473,8 +498,8 @@ def test_bulk_rerun_is_capped(client, owner, auto, monkeypatch):
     monkeypatch.setattr(reruns, "BULK_RERUN_CAP", 2)
     monkeypatch.setattr(run_history, "BULK_RERUN_CAP", 2)
     client.force_login(owner)
-    page = listed(client.get(reverse("dashboard:runs"), {"status": "failed"}))
-    assert "More than 2 runs match" in page
+    page = listed(client.get(reverse("dashboard:runs-rerun-bulk"), {"status": "failed"}))
+    assert "More than 2 runs match" in page and "Rerun all" not in page
     response = client.post(
         reverse("dashboard:runs-rerun-bulk"), {"status": "failed", "name": "Too many"}
     )
@@ -515,8 +540,16 @@ def test_a_bulk_rerun_from_an_automations_page_keeps_to_that_automation(client, 
             reverse("dashboard:automation-runs", args=[auto.public_id]), {"status": "failed"}
         )
     )
-    assert "Rerun all 1 matching" in page
-    assert f'name="automation" value="{auto.public_id}"' in page
+    panel = reverse("dashboard:runs-rerun-bulk") + f"?status=failed&amp;automation={auto.public_id}"
+    assert f'href="{panel}"' in page
+    offer = listed(
+        client.get(
+            reverse("dashboard:runs-rerun-bulk"),
+            {"status": "failed", "automation": str(auto.public_id)},
+        )
+    )
+    assert "Rerun all 1 matching" in offer
+    assert f'name="automation" value="{auto.public_id}"' in offer
     client.post(
         reverse("dashboard:runs-rerun-bulk"),
         {"status": "failed", "automation": str(auto.public_id), "name": "One"},
