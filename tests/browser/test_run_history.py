@@ -96,9 +96,12 @@ def test_open_a_run_and_bulk_rerun_the_failed_ones(page, site, worker):
     page.wait_for_url(lambda url: "status=failed" in url)
     expect(page.locator("#run-results tbody tr")).to_have_count(3)
     page.get_by_label("Name this rerun").fill("This morning's failures")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Rerun all 3 matching").click()
     page.wait_for_url(lambda url: "/runs/reruns/" in url)
     expect(page.get_by_role("heading", name="Rerun: This morning's failures")).to_be_visible()
+    assert asked == ["Rerun 3 runs now?"]
     # The worker runs them: the pipeline reports complete, the flaky one fails again, and
     # the counts (polled every 2 s) follow without a reload.
     expect(page.locator('[data-count="done"]')).to_have_text("2", timeout=90_000)
