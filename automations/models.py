@@ -204,6 +204,14 @@ class AutomationRun(TimeStampedModel):
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=10, decimal_places=6, default=0)
+    # A rerun points at the run it repeats (and, when made in bulk, at its batch); the
+    # original keeps its own outcome. SET_NULL: purging an original leaves its reruns.
+    rerun_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
+    )
+    rerun_batch = models.ForeignKey(
+        "RerunBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
 
     class Meta:
         constraints = [
@@ -240,7 +248,47 @@ class AutomationRun(TimeStampedModel):
             models.Index(fields=["automation", "-created_at"], name="run_automation_recent_idx"),
             # Purge: finished runs older than the retention period.
             models.Index(fields=["finished_at"], name="run_finished_idx"),
+            # The org's run history, newest first, paged by the keyset (created_at, id)
+            # (WHERE organization_id = ? AND (created_at, id) < cursor ORDER BY created_at
+            # DESC, id DESC LIMIT 51): the dashboard's /runs/ at any depth.
+            models.Index(fields=["organization", "-created_at", "-id"], name="run_org_recent_idx"),
+            # The same history filtered by status ("failed runs this morning") or by trigger
+            # kind: without these a rare status walks the org's whole history to fill a page.
+            models.Index(
+                fields=["organization", "status", "-created_at", "-id"],
+                name="run_org_status_recent_idx",
+            ),
+            models.Index(
+                fields=["organization", "triggered_by", "-created_at", "-id"],
+                name="run_org_trigger_recent_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.automation} {self.idempotency_key} ({self.status})"
+
+
+class RerunBatch(TimeStampedModel):
+    """Runs rerun together from one filter of the run history ("every failed run of Monday
+    09:00-10:00"). Its progress is counted live from its runs (AutomationRun.rerun_batch),
+    so it never disagrees with them."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="rerun_batches"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="rerun_batches",
+    )
+    name = models.CharField(max_length=200)
+    # The history filter it was made from (status, trigger, time range, automation), without
+    # search text, which may name a candidate and is not kept.
+    filters = models.JSONField(default=dict, blank=True)
+    total = models.PositiveIntegerField(default=0, help_text="Reruns created.")
+
+    def __str__(self) -> str:
+        return self.name

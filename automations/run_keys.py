@@ -9,7 +9,9 @@ redelivered message or a replayed webhook harmless. Formats:
   mode, `event:<change key>`: one run per change, whether the webhook or the poll saw it;
 - `relative:<provider>:<interview id>` for an interview's first booking, then `#2`, `#3` for
   each booking after a cancellation or a finished run (`#` and `%` in ids are escaped);
-- `manual:<uuid4>`: every manual run or rerun is new; `test:<uuid4>`: every test run.
+- `manual:<uuid4>`: every manual run is new; `test:<uuid4>`: every test run;
+- `rerun:<original run's public id>:<n>`: the original's n-th rerun (so a double-clicked
+  Rerun makes one run, and the key says what it repeats).
 """
 
 from __future__ import annotations
@@ -61,3 +63,7 @@ def manual_key() -> str:
 def test_key() -> str:
     """A test run from the builder: each test is a run of its own, kept in the history."""
     return f"test:{uuid.uuid4()}"
+
+
+def rerun_key(original_public_id: uuid.UUID, number: int) -> str:
+    return f"rerun:{original_public_id}:{number}"
