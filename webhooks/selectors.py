@@ -6,11 +6,19 @@ row looks like no row at all."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, F, Func, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.fields.json import KT
+from django.utils import timezone
+
+from accounts.models import Organization
 from accounts.selectors import acts_as_operator, org_admin_q, org_member_q, row_get_for_user
-from webhooks.models import AtsConnection, InboundEvent
+from webhooks.models import AtsConnection, InboundEvent, WebhookRefusal
 
 
 def connections_for_user(
@@ -65,3 +73,135 @@ def event_get_for_user(*, user: AbstractBaseUser | AnonymousUser, public_id) -> 
         write=False,
         what="event",
     )
+
+
+# -- health: what an org admin sees of their connections (the dashboard's connection pages) ----
+
+HEALTH_WINDOW = timedelta(hours=24)
+RECENT = 20
+
+
+def connections_with_health_for_user(
+    *, user: AbstractBaseUser | AnonymousUser, org: Organization
+) -> QuerySet[AtsConnection]:
+    """The org's connections the user may change (its admins'), each with its latest refused
+    delivery (last_refusal_at, _status, _reason): one index probe per connection
+    (refusal_conn_recent_idx), in the same query."""
+    latest = WebhookRefusal.objects.filter(connection=OuterRef("pk")).order_by("-received_at")
+    return (
+        connections_for_user(user=user, write=True)
+        .filter(organization=org)
+        .defer("secrets", "stage_names")
+        .annotate(
+            last_refusal_at=Subquery(latest.values("received_at")[:1]),
+            last_refusal_status=Subquery(latest.values("status_code")[:1]),
+            last_refusal_reason=Subquery(latest.values("reason")[:1]),
+        )
+    )
+
+
+@dataclass
+class Deliveries:
+    """One connection's last 24 h: stored webhook deliveries by processing status, changes
+    found by polling, and refused deliveries by status code (as recorded: at most a few a
+    minute per code, see webhooks/refusals.py)."""
+
+    accepted: Counter = field(default_factory=Counter)
+    polled: int = 0
+    refused: Counter = field(default_factory=Counter)
+
+    @property
+    def accepted_total(self) -> int:
+        return sum(self.accepted.values())
+
+    @property
+    def refused_total(self) -> int:
+        return sum(self.refused.values())
+
+    @property
+    def refused_by_status(self) -> list[tuple[int, int]]:
+        return sorted(self.refused.items())
+
+
+def deliveries_last_day(
+    *, connections: Sequence[AtsConnection], now: datetime | None = None
+) -> dict[int, Deliveries]:
+    """Per connection pk (of connections the caller already fetched for the user): two
+    aggregate queries whatever the number of connections or rows, each bounded by the window
+    (inbound_received_idx; refusal_conn_recent_idx)."""
+    since = (now or timezone.now()) - HEALTH_WINDOW
+    pks = [c.pk for c in connections]
+    out = {pk: Deliveries() for pk in pks}
+    if not pks:
+        return out
+    events = (
+        InboundEvent.objects.filter(connection_id__in=pks, received_at__gte=since)
+        .values_list("connection_id", "source", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for pk, source, status, n in events:
+        if source == InboundEvent.Source.POLL:
+            out[pk].polled += n
+        else:
+            out[pk].accepted[status] += n
+    refusals = (
+        WebhookRefusal.objects.filter(connection_id__in=pks, received_at__gte=since)
+        .values_list("connection_id", "status_code")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for pk, status_code, n in refusals:
+        out[pk].refused[status_code] += n
+    return out
+
+
+def refusals_recent_for_user(
+    *, user: AbstractBaseUser | AnonymousUser, connection: AtsConnection, limit: int = RECENT
+) -> list[WebhookRefusal]:
+    """The connection's latest refused deliveries, newest first; only for its org's admins."""
+    refusals = WebhookRefusal.objects.filter(connection=connection)
+    if not acts_as_operator(user=user):
+        refusals = refusals.filter(org_admin_q(user=user, org_field="connection__organization"))
+    return list(refusals.order_by("-received_at", "-pk")[:limit])
+
+
+class _MatchCount(Func):
+    """How many entries of an event's `matches` list fired a run (matched=True), counted in
+    the database: the list has one entry per event automation of the org, far too much to
+    load for a table of recent deliveries."""
+
+    output_field = IntegerField()
+
+    def __init__(self) -> None:
+        super().__init__(F("matches"))
+
+    def as_sql(self, compiler, connection, **extra):  # SQLite
+        template = (
+            "(SELECT count(*) FROM json_each(%(expressions)s) "
+            "WHERE json_extract(value, '$.matched') = 1)"
+        )
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = (
+            "(SELECT count(*) FROM jsonb_array_elements(CASE WHEN jsonb_typeof(%(expressions)s)"
+            " = 'array' THEN %(expressions)s ELSE '[]'::jsonb END) AS m "
+            "WHERE m->>'matched' = 'true')"
+        )
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+
+def events_recent_for_user(
+    *, user: AbstractBaseUser | AnonymousUser, connection: AtsConnection, limit: int = RECENT
+) -> list[InboundEvent]:
+    """The connection's latest stored deliveries, newest first, with only what a table of
+    them shows: type, times, status, source and how many automations they fired
+    (`matched`). Never the body, the headers or the canonical event's candidate fields."""
+    events = (
+        events_for_user(user=user, connection=connection)
+        .select_related(None)
+        .only("public_id", "connection_id", "raw_type", "source", "status", "received_at")
+        .annotate(event_type=KT("event__type"), matched=_MatchCount())
+    )
+    return list(events[:limit])
