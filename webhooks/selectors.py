@@ -118,6 +118,11 @@ class Deliveries:
     def refused_total(self) -> int:
         return sum(self.refused.values())
 
+    # Lists, not the Counters: a template's `counter.items` would look up the key "items".
+    @property
+    def accepted_by_status(self) -> list[tuple[str, int]]:
+        return sorted(self.accepted.items())
+
     @property
     def refused_by_status(self) -> list[tuple[int, int]]:
         return sorted(self.refused.items())
