@@ -443,7 +443,7 @@ def test_health_counts_the_last_24_hours_by_outcome(world, client):
         assert "<strong>5</strong> accepted" in html, url
         assert "3 processed" in html and "2 ignored" in html
         assert "<strong>4</strong> found by polling" in html
-        assert "<strong>3</strong> refused" in html and "2 × 401" in html and "1 × 400" in html
+        assert "<strong>3</strong> refused" in html and "401: 2" in html and "400: 1" in html
         assert "Ada Secret" not in html  # never candidate data
 
 
