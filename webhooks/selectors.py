@@ -78,6 +78,7 @@ def event_get_for_user(*, user: AbstractBaseUser | AnonymousUser, public_id) -> 
 # -- health: what an org admin sees of their connections (the dashboard's connection pages) ----
 
 HEALTH_WINDOW = timedelta(hours=24)
+WAITING = (InboundEvent.Status.RECEIVED, InboundEvent.Status.PROCESSING)
 RECENT = 20
 
 
@@ -121,7 +122,11 @@ class Deliveries:
     # Lists, not the Counters: a template's `counter.items` would look up the key "items".
     @property
     def accepted_by_status(self) -> list[tuple[str, int]]:
-        return sorted(self.accepted.items())
+        """(how it went, count): "waiting" for events not processed yet."""
+        shown: Counter = Counter()
+        for status, n in self.accepted.items():
+            shown["waiting" if status in WAITING else status] += n
+        return sorted(shown.items())
 
     @property
     def refused_by_status(self) -> list[tuple[int, int]]:
