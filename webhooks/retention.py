@@ -106,7 +106,7 @@ def connection_errors_purge_expired(*, now: datetime | None = None) -> int:
 
 def refusals_purge_expired(*, now: datetime | None = None, batch_size: int = 500) -> int:
     """Refused deliveries are kept for the connection's health only as long as events are:
-    deleted past the retention period, in bounded batches (received_at index)."""
+    deleted past the retention period, in bounded batches."""
     expired = WebhookRefusal.objects.filter(received_at__lt=_cutoff(now))
     return in_batches(
         expired,

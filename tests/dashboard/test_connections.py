@@ -510,3 +510,14 @@ def test_other_admins_never_see_the_refusals(world, client):
     assert (
         "a reason only Org A" not in client.get(reverse("dashboard:connections")).content.decode()
     )
+
+
+def test_health_counts_stop_at_a_cap_and_say_so(world, client, monkeypatch):
+    from webhooks import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 5)
+    connection = _add_connection(world)
+    _events(connection, 8)
+    client.force_login(world.people["org_admin"])
+    html = client.get(_edit_of(connection)).content.decode()
+    assert "<strong>5+</strong> accepted" in html and "Counted over the latest" in html
