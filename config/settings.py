@@ -230,6 +230,15 @@ SKILL_PLUGIN_MODULES = env_list("SKILL_PLUGIN_MODULES", [])
 
 # --- Celery -------------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# The cache holds counts that must be shared by every web process (the receiver's cap on
+# recorded refusals, webhooks/refusals.py): the same Redis when there is one.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 BROKER_DIR = Path(env_str("BROKER_DIR", str(DATA_DIR / "broker")))
 CELERY_QUEUE = env_str("CELERY_QUEUE", "skillomatic")
 

@@ -26,6 +26,7 @@ from webhooks.providers.common import (
 )
 from webhooks.providers.parsing import check_strings, check_text
 from webhooks.providers.registry import provider_get
+from webhooks.refusals import refusal_record
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,25 @@ class Answer:
 
 def refuse(status: int, reason: str, *, provider: str, connection_id: str) -> Answer:
     logger.warning("webhook %s/%s refused with %s: %s", provider, connection_id, status, reason)
+    _refusal_keep(status, reason, provider=provider, connection_id=connection_id)
     return Answer(status, {"error": reason})
+
+
+def _refusal_keep(status: int, reason: str, *, provider: str, connection_id: str) -> None:
+    """Keep the refusal for the connection's health page when the URL names a known
+    connection of that provider (the receiver's cached lookup, usually already made for this
+    request); a 404 names none, so it stays log-only. Never raises (webhooks/refusals.py)."""
+    if status == 404 or provider_get(provider) is None:
+        return
+    try:
+        known = _connection(connection_id)
+    except Exception:  # the database is down: the refusal is answered all the same
+        logger.exception("webhook %s/%s: connection lookup failed", provider, connection_id)
+        return
+    if known is not None and known.provider == provider:
+        refusal_record(
+            connection_pk=known.pk, public_id=_uuid(connection_id), status=status, reason=reason
+        )
 
 
 def inbound_receive(

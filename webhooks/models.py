@@ -246,3 +246,34 @@ class InboundEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connection} {self.raw_type} ({self.status})"
+
+
+class WebhookRefusal(models.Model):
+    """A delivery the receiver refused for a known connection (401 bad signature, 400
+    malformed, 409 wrong mode, 413 too large, ...): its status and the reason it answered,
+    for the connection's health. Never the body, the query string or a header: the reasons
+    of webhooks/intake.py name what was wrong, not what was sent.
+
+    Written only by webhooks/refusals.py, at most a few a minute per connection and status
+    (a flood of bad deliveries cannot fill the table), and deleted after the retention
+    period (webhooks/retention.py)."""
+
+    connection = models.ForeignKey(
+        AtsConnection, on_delete=models.CASCADE, related_name="refusals", db_index=False
+    )
+    status_code = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=300)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # The connection page's recent refusals and the health counts of the last 24 h:
+            # WHERE connection_id IN (...) AND received_at >= ? ORDER BY received_at DESC.
+            # The only index: the cap keeps the table small, so the purge past the retention
+            # period (WHERE received_at < cutoff) scans it, and a second index on received_at
+            # only lures the planner into walking every connection's rows for the above.
+            models.Index(fields=["connection", "-received_at"], name="refusal_conn_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id}: {self.status_code} {self.reason}"

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from config.batching import in_batches
-from webhooks.models import AtsConnection, InboundEvent
+from webhooks.models import AtsConnection, InboundEvent, WebhookRefusal
 
 REDACTED = "redacted"
 # Per canonical-event section, the fields that are ids, times or pipeline names: kept.
@@ -104,6 +104,21 @@ def connection_errors_purge_expired(*, now: datetime | None = None) -> int:
     )
 
 
+def refusals_purge_expired(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Refused deliveries are kept for the connection's health only as long as events are:
+    deleted past the retention period, in bounded batches."""
+    expired = WebhookRefusal.objects.filter(received_at__lt=_cutoff(now))
+    return in_batches(
+        expired,
+        lambda pks: WebhookRefusal.objects.filter(pk__in=pks).delete()[0],
+        batch_size=batch_size,
+    )
+
+
 def webhooks_purge_expired(*, now: datetime | None = None) -> int:
     """Everything the webhooks app purges; returns rows changed."""
-    return inbound_purge_expired(now=now) + connection_errors_purge_expired(now=now)
+    return (
+        inbound_purge_expired(now=now)
+        + connection_errors_purge_expired(now=now)
+        + refusals_purge_expired(now=now)
+    )
