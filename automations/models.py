@@ -140,6 +140,8 @@ class Automation(TimeStampedModel):
             ),
             # Plan limits count an org's active automations; lists filter by org and status.
             models.Index(fields=["organization", "status"], name="automation_org_status_idx"),
+            # The dashboard's list: an org's automations by name, paged by (name, id).
+            models.Index(fields=["organization", "name", "id"], name="automation_org_name_idx"),
         ]
 
     def __str__(self) -> str:

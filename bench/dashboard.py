@@ -208,9 +208,41 @@ def measure(client, path: str, repeat: int) -> dict:
 def pages(org_slug: str) -> dict[str, str]:
     """The pages measured, by label, for the org: the paths that need a row of it (an
     automation, a cursor deep into its history) are looked up here."""
+    from urllib.parse import urlencode
+
     from django.urls import reverse
 
+    from automations.models import Automation, AutomationRun
+    from automations.run_search import cursor_for
+
+    org_runs = AutomationRun.objects.filter(organization__slug=org_slug)
+    total = org_runs.count()
+    # Half-way down the org's history: the cursor a recruiter reaches by paging that far.
+    deep = org_runs.order_by("-created_at", "-id")[total // 2]
+    busiest = Automation.objects.filter(organization__slug=org_slug, trigger_type="cron")
+    cron_automation = busiest.order_by("pk").first()
+    event_automation = (
+        Automation.objects.filter(organization__slug=org_slug, trigger_type="event")
+        .order_by("pk")
+        .first()
+    )
+    runs = reverse("dashboard:runs")
     return {
+        "automations list": reverse("dashboard:automations"),
+        "org run history, first page": runs,
+        "org run history, deep page": f"{runs}?{urlencode({'after': cursor_for(deep)})}",
+        "an automation's run history": reverse(
+            "dashboard:automation-runs", args=[cron_automation.public_id]
+        ),
+        "filtered search (failed, 'Engineer 4')": (
+            f"{runs}?{urlencode({'status': 'failed', 'q': 'Engineer 4'})}"
+        ),
+        "why didn't it fire? (cron)": reverse(
+            "dashboard:automation-why", args=[cron_automation.public_id]
+        ),
+        "why didn't it fire? (event)": reverse(
+            "dashboard:automation-why", args=[event_automation.public_id]
+        ),
         "admin: run changelist": reverse("admin:automations_automationrun_changelist"),
     }
 

@@ -6,7 +6,6 @@ here is shown once, on a page of its own)."""
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -14,6 +13,7 @@ from django.urls import reverse
 
 from accounts.admin_scoping import OrgScopedAdmin
 from webhooks import services
+from webhooks.connection_forms import connection_webhook_url, write_only_field
 from webhooks.models import (
     AtsConnection,
     InboundEvent,
@@ -58,21 +58,8 @@ SECRET_FIELDS = ("webhook_secret", "api_key")
 _SHOWN_ONCE_ATTR = "_ats_secret_shown_once"
 
 
-def _webhook_url(connection: AtsConnection) -> str:
-    return settings.SITE_URL + reverse(
-        "ats-webhook", args=[connection.provider, connection.public_id]
-    )
-
-
-def _write_only(label: str, help_text: str) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        required=False,
-        strip=True,
-        # Never rendered back into the page, not even after a refused save.
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text=help_text,
-    )
+_webhook_url = connection_webhook_url
+_write_only = write_only_field
 
 
 class AtsConnectionForm(forms.ModelForm):

@@ -11,17 +11,17 @@ from __future__ import annotations
 from uuid import UUID
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import path
 from django.views.decorators.http import require_http_methods, require_POST
 
 from automations.dashboard.access import dashboard_page
 from automations.dashboard.connection_setup import setup_for
 from webhooks import services
+from webhooks.connection_forms import connection_webhook_url, write_only_field
 from webhooks.models import AtsConnection
 from webhooks.providers.registry import PROVIDERS, provider_get
 from webhooks.selectors import (
@@ -57,23 +57,11 @@ def provider_choices() -> list[tuple[str, str]]:
     return sorted(((name, labels.get(name, name)) for name in PROVIDERS), key=lambda c: c[1])
 
 
-def webhook_url(connection: AtsConnection) -> str:
-    """What to paste into the ATS (as webhooks/admin.py shows it)."""
-    return settings.SITE_URL + reverse(
-        "ats-webhook", args=[connection.provider, connection.public_id]
-    )
+webhook_url = connection_webhook_url
 
 
 def _write_only(label: str, help_text: str) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        required=False,
-        strip=True,
-        max_length=services.MAX_API_KEY_CHARS,
-        # Never rendered back into the page, not even after a refused save.
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text=help_text,
-    )
+    return write_only_field(label, help_text, max_length=services.MAX_API_KEY_CHARS)
 
 
 class ConnectionForm(forms.Form):

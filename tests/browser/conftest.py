@@ -66,11 +66,11 @@ def _pages_pass_the_csp(page):
     problems: list[str] = []
 
     def on_console(message) -> None:
-        if "Content Security Policy" in message.text or message.type == "error":
-            # An HTTP error status is logged as "Failed to load resource": the tests check
-            # statuses themselves (a refused action is meant to answer 403 or 422).
-            if "Failed to load resource" not in message.text:
-                problems.append(f"console {message.type}: {message.text}")
+        # An HTTP error status is logged as "Failed to load resource": the tests check
+        # statuses themselves (a refused action is meant to answer 403 or 422).
+        reported = "Content Security Policy" in message.text or message.type == "error"
+        if reported and "Failed to load resource" not in message.text:
+            problems.append(f"console {message.type} at {page.url}: {message.text}")
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
