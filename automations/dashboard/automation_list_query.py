@@ -12,19 +12,17 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
-from django.core import signing
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
 
 from accounts.models import Organization
+from automations.dashboard import page_cursor
 from automations.models import Automation, AutomationRun
 from automations.selectors import automations_for_user, runs_for_user
 from skills.models import Skill
 
 PAGE_SIZE = 50
-CURSOR_SALT = "dashboard.automation-list"
-MAX_CURSOR_LENGTH = 1000
 FILTER_FIELDS = ("q", "status", "trigger", "skill", "owner")
 
 
@@ -119,18 +117,16 @@ def automation_rows(
 
 
 def cursor_make(row: Automation) -> str:
-    return signing.dumps([row.name, row.pk], salt=CURSOR_SALT, compress=True)
+    return page_cursor.cursor_make(what="automations", key=[row.name, row.pk])
 
 
 def cursor_read(value: str | None) -> tuple[str, int] | None:
     """The (name, pk) of a cursor, or None for a missing, tampered or malformed one (the
     list then starts at the top)."""
-    if not value or len(value) > MAX_CURSOR_LENGTH:
+    key = page_cursor.cursor_read(value, what="automations")
+    if key is None or len(key) != 2:
         return None
-    try:
-        name, pk = signing.loads(value, salt=CURSOR_SALT)
-    except (signing.BadSignature, ValueError, TypeError):
-        return None
+    name, pk = key
     if not isinstance(name, str) or isinstance(pk, bool) or not isinstance(pk, int):
         return None
     return name, pk

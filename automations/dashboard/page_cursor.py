@@ -7,12 +7,14 @@ from __future__ import annotations
 from django.core import signing
 
 _SALT = "skillomatic.dashboard.cursor"
-_MAX_LENGTH = 600  # a cursor is short; anything longer is not one of ours
+# A cursor is short: a sort key of at most a 200-character name (quoted as JSON, compressed,
+# signed) and an id. Anything longer is not one of ours.
+_MAX_LENGTH = 2000
 
 
 def cursor_make(*, what: str, key: list) -> str:
     """A cursor for the list named `what`, holding the JSON-able sort key of its last row."""
-    return signing.dumps(key, salt=f"{_SALT}:{what}")
+    return signing.dumps(key, salt=f"{_SALT}:{what}", compress=True)
 
 
 def cursor_read(value: str | None, *, what: str) -> list | None:

@@ -18,7 +18,7 @@ from accounts.models import Membership, Organization
 from automations import bulk
 from automations.bulk import MAX_BULK_IDS, automations_bulk
 from automations.dashboard import automation_list_query
-from automations.dashboard.automation_list_query import CURSOR_SALT
+from automations.dashboard.page_cursor import cursor_make
 from automations.models import Automation, AutomationRun
 from automations.services import automation_pause
 from tests.dashboard.access import ORG_PAGE, OWNED_OBJECT, Case, check_case
@@ -245,9 +245,13 @@ def test_filters_and_search(mixed, client):
 
 
 SIGNED = {  # cursors signed with our salt but holding something else than (name, pk)
-    "SIGNED_TEXT": lambda: signing.dumps("just text", salt=CURSOR_SALT),
-    "SIGNED_BAD_PK": lambda: signing.dumps(["name", "not a pk"], salt=CURSOR_SALT),
-    "SIGNED_BOOL_PK": lambda: signing.dumps([["list"], True], salt=CURSOR_SALT),
+    "SIGNED_TEXT": lambda: signing.dumps(
+        "just text", salt="skillomatic.dashboard.cursor:automations"
+    ),
+    "SIGNED_BAD_PK": lambda: cursor_make(what="automations", key=["name", "not a pk"]),
+    "SIGNED_BOOL_PK": lambda: cursor_make(what="automations", key=[["list"], True]),
+    "SIGNED_THREE": lambda: cursor_make(what="automations", key=["name", 1, 2]),
+    "ANOTHER_LISTS": lambda: cursor_make(what="inbox", key=["name", 1]),
     "OTHER_SALT": lambda: signing.dumps(["x", 1], salt="another-salt"),
 }
 
@@ -340,6 +344,22 @@ def test_keyset_pages_cover_every_row_exactly_once_and_keep_the_filters(world, c
     back = _follow(client, last_query.replace("&amp;", "&"), "Previous")
     assert back == list(reversed(pages))
     assert "q=report" in last_query and "status=active" in last_query
+
+
+def test_pages_turn_after_the_longest_names(world, client, monkeypatch):
+    """A cursor holds the last row's name: at the longest a name may be (200 characters,
+    here ones JSON quotes as 6 each) the next page still follows, not the first again."""
+    monkeypatch.setattr(automation_list_query, "PAGE_SIZE", 2)
+    owner = world.people["owner"]
+    for n in range(5):
+        # Distinct characters, so compressing the cursor cannot make it short.
+        name = f"{n}" + "".join(chr(0x4E00 + 97 * i + n) for i in range(199))
+        automation(org=world.org, owner=owner, name=name)
+    client.force_login(owner)
+    pages = _follow(client, "", "Next")
+    names = [name for page in pages for name in page]
+    assert len(names) == len(set(names)) == Automation.objects.filter(owner=owner).count()
+    assert all(len(page) <= 2 for page in pages) and len(pages) >= 3
 
 
 def _list_queries(client) -> int:
