@@ -70,3 +70,21 @@ def test_build_preview_test_save_and_run_now(page, site, worker):
     link.click()
     page.wait_for_url(f"{site}/runs/{run.public_id}/")
     expect(page.locator("body")).to_contain_text("Completed")
+
+    # The run is in the automation's history, and the automation pauses and resumes from
+    # its own page.
+    page.goto(f"{site}/automations/{made.public_id}/")
+    tabs = page.get_by_role("navigation", name="This automation")
+    tabs.get_by_role("link", name="Runs", exact=True).click()
+    page.wait_for_url(f"{site}/automations/{made.public_id}/runs/")
+    row = page.locator("tr", has_text="Run now")
+    expect(row).to_contain_text("Completed")
+    page.goto(f"{site}/automations/{made.public_id}/")
+    page.get_by_role("button", name="Pause").click()
+    expect(page.locator("#flash")).to_contain_text("Paused")
+    made.refresh_from_db()
+    assert made.status == "paused"
+    page.get_by_role("button", name="Resume").click()
+    expect(page.locator("#flash")).to_contain_text("Resumed")
+    made.refresh_from_db()
+    assert made.status == "active"
