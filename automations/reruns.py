@@ -21,7 +21,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -81,6 +81,22 @@ def _clean_name(name: str) -> str:
     return name
 
 
+def runs_rerunnable(
+    *, user: AbstractBaseUser, org: Organization, filters: RunFilter
+) -> QuerySet[AutomationRun]:
+    """The runs a bulk rerun of `filters` takes (and the history's "Rerun all N" counts): the
+    ones the page shows that the user may rerun, finished (a pending or running run is still
+    being done: a rerun would do the same work twice), and, for a member, not of an
+    automation waiting for approval (only an admin's rerun may run it)."""
+    membership = membership_acting(user=user, org=org)
+    runs = runs_filtered(user=user, org=org, filters=filters, write=True).filter(
+        status__in=AutomationRun.FINISHED
+    )
+    if not membership.is_admin:
+        runs = runs.exclude(automation__status=Automation.Status.PENDING_APPROVAL)
+    return runs
+
+
 def runs_rerun_bulk(
     *, user: AbstractBaseUser, org: Organization, filters: RunFilter, name: str
 ) -> RerunBatch:
@@ -88,12 +104,9 @@ def runs_rerun_bulk(
     one named batch. Refused (ValidationError) when none match or more than BULK_RERUN_CAP
     do: the batch is then all of what the page shows, or nothing."""
     name = _clean_name(name)
-    membership = membership_acting(user=user, org=org)
     now = timezone.now()
     with transaction.atomic():
-        runs = runs_filtered(user=user, org=org, filters=filters, write=True)
-        if not membership.is_admin:
-            runs = runs.exclude(automation__status=Automation.Status.PENDING_APPROVAL)
+        runs = runs_rerunnable(user=user, org=org, filters=filters)
         reruns_so_far = (
             AutomationRun.objects.filter(rerun_of=OuterRef("pk"))
             .order_by()

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from automations.dashboard import run_page
 from automations.dashboard.access import dashboard_page
 from automations.models import Automation, AutomationRun
-from automations.reruns import BULK_RERUN_CAP, runs_rerun_bulk
+from automations.reruns import BULK_RERUN_CAP, runs_rerun_bulk, runs_rerunnable
 from automations.run_reads import rerun_batch_get_for_user, rerun_batch_progress
 from automations.run_search import SEARCH_MAX, RunFilter, runs_filtered, runs_page
 from automations.selectors import automation_get_for_user, automations_for_user
@@ -239,7 +239,7 @@ def rerun_bulk(request: HttpRequest) -> HttpResponse:
         # How many a bulk rerun would take (the runs the user may rerun), counted no
         # further than the cap.
         matching = (
-            runs_filtered(user=request.user, org=org, filters=filters, write=True)
+            runs_rerunnable(user=request.user, org=org, filters=filters)
             .order_by("-created_at", "-pk")[: BULK_RERUN_CAP + 1]
             .count()
         )

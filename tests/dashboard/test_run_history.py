@@ -520,6 +520,14 @@ def test_a_members_bulk_rerun_takes_only_their_own_runs(org, owner, member, org_
     assert everyone.total == 2
 
 
+def test_bulk_rerun_leaves_runs_still_in_flight_alone(org, owner, auto):
+    done = make_run(auto, status="failed")
+    make_run(auto, status="pending")
+    make_run(auto, status="running")
+    batch = runs_rerun_bulk(user=owner, org=org, filters=RunFilter(automation=auto), name="Redo")
+    assert [r.rerun_of_id for r in batch.runs.all()] == [done.pk]
+
+
 def test_bulk_rerun_needs_a_name_and_keeps_no_search_text(client, org, owner, auto):
     make_run(auto, status="failed", output_summary="Zoë Example moved")
     client.force_login(owner)
