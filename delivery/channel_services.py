@@ -96,19 +96,42 @@ def channel_create(
 ) -> tuple[DeliveryChannel, str | None]:
     """Returns (channel, secret): for a webhook the signing secret, to show once; else None."""
     membership_require(user=owner, org=org)
-    if not name or not name.strip():
-        raise ValidationError({"name": "Give the channel a name."})
+    name = _clean_name(name, org=org, owner=owner)
     clean = _clean_config(kind, config or {})
     secret = None
     if kind == DeliveryChannel.Kind.WEBHOOK:
         secret = new_secret()
         clean["secret"] = secret
-    if DeliveryChannel.objects.filter(organization=org, owner=owner, name=name.strip()).exists():
-        raise ValidationError({"name": f"You already have a channel named {name.strip()!r}."})
     channel = DeliveryChannel.objects.create(
-        organization=org, owner=owner, kind=kind, name=name.strip(), config=clean
+        organization=org, owner=owner, kind=kind, name=name, config=clean
     )
     return channel, secret
+
+
+MAX_NAME_LENGTH = DeliveryChannel._meta.get_field("name").max_length
+
+
+def _clean_name(
+    name: object, *, org: Organization, owner: AbstractBaseUser, channel_pk: int | None = None
+) -> str:
+    """The one rule for a channel's name, on create and on rename: given, at most the
+    column's length, no NUL (PostgreSQL refuses it), and not another of the owner's
+    channels' (they are picked by name)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError({"name": "Give the channel a name."})
+    name = name.strip()
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationError(
+            {"name": f"At most {MAX_NAME_LENGTH} characters (this has {len(name)})."}
+        )
+    if "\x00" in name:
+        raise ValidationError({"name": "Remove the NUL character."})
+    taken = DeliveryChannel.objects.filter(organization=org, owner=owner, name=name)
+    if channel_pk is not None:
+        taken = taken.exclude(pk=channel_pk)
+    if taken.exists():
+        raise ValidationError({"name": f"You already have a channel named {_shown(name)}."})
+    return name
 
 
 def channel_check_can_manage(*, channel: DeliveryChannel, by: AbstractBaseUser) -> None:
@@ -133,7 +156,9 @@ def channel_update(
 ) -> DeliveryChannel:
     channel_check_can_manage(channel=channel, by=by)
     if name is not None:
-        channel.name = name.strip()
+        channel.name = _clean_name(
+            name, org=channel.organization, owner=channel.owner, channel_pk=channel.pk
+        )
     if config is not None:
         clean = _clean_config(channel.kind, config)
         if channel.kind == DeliveryChannel.Kind.WEBHOOK:

@@ -389,3 +389,27 @@ def test_send_a_test_message(httpserver):
     channel_update(channel=channel, by=auto.owner, config={"url": httpserver.url_for("/t2")})
     channel.refresh_from_db()
     assert channel.status == "ok"
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("", "Give the channel a name."),
+        ("   ", "Give the channel a name."),
+        ("x" * 121, "At most 120 characters (this has 121)."),
+        ("bad\x00name", "Remove the NUL character."),
+        ("Team inbox", "You already have a channel named 'Team inbox'."),
+    ],
+)
+def test_a_channel_name_is_checked_the_same_on_create_and_rename(org, owner, name, message):
+    channel_create(org=org, owner=owner, kind="in_app", name="Team inbox")
+    other, _ = channel_create(org=org, owner=owner, kind="in_app", name="Other")
+    with pytest.raises(ValidationError) as created:
+        channel_create(org=org, owner=owner, kind="in_app", name=name)
+    assert created.value.message_dict == {"name": [message]}
+    with pytest.raises(ValidationError) as renamed:
+        channel_update(channel=other, by=owner, name=name)
+    assert renamed.value.message_dict == {"name": [message]}
+    assert DeliveryChannel.objects.get(pk=other.pk).name == "Other"
+    # Keeping its own name is no clash.
+    assert channel_update(channel=other, by=owner, name=" Other ").name == "Other"
