@@ -13,9 +13,10 @@ from collections.abc import Callable
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.profile import workplace_for
@@ -28,6 +29,22 @@ def _private(response: HttpResponse) -> HttpResponse:
     # cache after signing out.
     response.headers.setdefault("Cache-Control", "private, no-store")
     return response
+
+
+def back_to(request: HttpRequest, *, fallback: str) -> HttpResponseRedirect:
+    """Redirect a no-JS POST back to the page it came from (its `next` field): only a path on
+    this site, without control characters; anything else goes to `fallback`. (Not
+    `redirect()`, which would read a bare word as a URL name to reverse.)"""
+    next_url = request.POST.get("next") or ""
+    if (
+        next_url.startswith("/")
+        and next_url.isprintable()
+        and url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return HttpResponseRedirect(next_url)
+    return HttpResponseRedirect(fallback)
 
 
 def refused(request: HttpRequest, message: str, *, status: int = 403) -> HttpResponse:

@@ -11,13 +11,12 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from automations import templates_catalog
 from automations.bulk import ACTIONS, MAX_BULK_IDS, automations_bulk, bulk_ids_clean, bulk_targets
 from automations.dashboard import automation_templates
-from automations.dashboard.access import dashboard_page
+from automations.dashboard.access import back_to, dashboard_page
 from automations.dashboard.automation_list_query import (
     FILTER_FIELDS,
     automation_rows,
@@ -88,23 +87,13 @@ def automation_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _back(request: HttpRequest) -> str:
-    """Where a no-JS POST returns: the list it came from (same site only)."""
-    next_url = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return next_url
-    return reverse("dashboard:automations")
-
-
 def _row_answer(request: HttpRequest, automation: Automation, *, error: str = "") -> HttpResponse:
     """The row fragment for htmx (fetched again with everything a row shows), or back to
     the list with a message."""
     if not request.htmx:
         if error:
             messages.error(request, f"{automation.name}: {error}")
-        return redirect(_back(request))
+        return back_to(request, fallback=reverse("dashboard:automations"))
     row = (
         automation_rows(user=request.user, org=automation.organization)
         .filter(pk=automation.pk)

@@ -9,12 +9,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import TIME_ZONE_MAX_LENGTH, time_zone_names
 from accounts.profile import org_switch, profile_for, profile_update
-from automations.dashboard.access import dashboard_page
+from automations.dashboard.access import back_to, dashboard_page
 
 
 class SignInView(auth_views.LoginView):
@@ -74,11 +73,8 @@ def switch_org(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("dashboard:home")
     messages.success(request, f"Now working in {org.name}.")
-    # Back to the same list in the new org; object pages of the old org would not belong.
-    next_url = request.POST.get("next") or ""
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = reverse("dashboard:home")
-    return redirect(next_url)
+    # Back to the page it was switched from.
+    return back_to(request, fallback=reverse("dashboard:home"))
 
 
 urls = [
