@@ -7,6 +7,8 @@ from django.db.models import QuerySet
 
 from skills.models import Skill
 
+SLUG_MAX = Skill._meta.get_field("slug").max_length
+
 
 def skills_active() -> QuerySet[Skill]:
     """The skills a new automation may use, by name."""
@@ -14,7 +16,8 @@ def skills_active() -> QuerySet[Skill]:
 
 
 def skill_get_active(*, slug: str) -> Skill | None:
-    """The active skill with this slug, or None (an unknown or switched-off slug)."""
-    if not isinstance(slug, str) or not slug:
+    """The active skill with this slug, or None (an unknown or switched-off slug, or one no
+    skill could have: too long, or with a NUL, which PostgreSQL refuses in a query)."""
+    if not isinstance(slug, str) or not slug or len(slug) > SLUG_MAX or "\x00" in slug:
         return None
     return skills_active().filter(slug=slug).first()
