@@ -58,19 +58,15 @@ SECRET_FIELDS = ("webhook_secret", "api_key")
 _SHOWN_ONCE_ATTR = "_ats_secret_shown_once"
 
 
-_webhook_url = connection_webhook_url
-_write_only = write_only_field
-
-
 class AtsConnectionForm(forms.ModelForm):
     """The fields only: every rule is the service's (see `save_model`)."""
 
-    webhook_secret = _write_only(
+    webhook_secret = write_only_field(
         "Webhook secret",
         "Write-only. Leave empty to keep the current one; when adding, one is generated (and "
         "shown once) where the ATS takes any value (Greenhouse, Ashby, Zoho).",
     )
-    api_key = _write_only("API key", "Write-only. Leave empty to keep the current one.")
+    api_key = write_only_field("API key", "Write-only. Leave empty to keep the current one.")
     base_url = forms.URLField(
         required=False,
         max_length=200,
@@ -108,7 +104,7 @@ class AtsConnectionAdmin(OrgScopedAdmin):
 
     @admin.display(description="Webhook URL")
     def webhook_url(self, obj: AtsConnection) -> str:
-        return _webhook_url(obj) if obj.pk else "-"
+        return connection_webhook_url(obj) if obj.pk else "-"
 
     @admin.display(description="Webhook secret")
     def webhook_secret_state(self, obj: AtsConnection) -> str:
@@ -189,7 +185,7 @@ class AtsConnectionAdmin(OrgScopedAdmin):
                 **self.admin_site.each_context(request),
                 "title": "New webhook secret",
                 "shown": [
-                    {"connection": c, "url": _webhook_url(c), "secret": secret}
+                    {"connection": c, "url": connection_webhook_url(c), "secret": secret}
                     for c, secret in shown
                 ],
                 "back": reverse("admin:webhooks_atsconnection_changelist"),

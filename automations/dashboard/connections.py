@@ -57,9 +57,6 @@ def provider_choices() -> list[tuple[str, str]]:
     return sorted(((name, labels.get(name, name)) for name in PROVIDERS), key=lambda c: c[1])
 
 
-webhook_url = connection_webhook_url
-
-
 def _write_only(label: str, help_text: str) -> forms.CharField:
     return write_only_field(label, help_text, max_length=services.MAX_API_KEY_CHARS)
 
@@ -175,7 +172,7 @@ def _page(
     context = {
         "nav": "connections",
         "connection": connection,
-        "webhook_url": webhook_url(connection),
+        "webhook_url": connection_webhook_url(connection),
         "setup": setup_for(connection.provider),
         "issued_by_ats": _issued_by_ats(connection),
         "has_webhook_secret": bool((connection.secrets or {}).get("webhook_secret")),
@@ -199,7 +196,7 @@ def _shown_once(
     context = {
         "nav": "connections",
         "connection": connection,
-        "webhook_url": webhook_url(connection),
+        "webhook_url": connection_webhook_url(connection),
         "secret": secret,
         "created": created,
         "setup": setup_for(connection.provider),

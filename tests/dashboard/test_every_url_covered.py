@@ -1,5 +1,4 @@
-"""Every dashboard URL has an access case (tests/dashboard/access.py), and none is still a
-placeholder."""
+"""Every dashboard URL has an access case (tests/dashboard/access.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ from django.urls import URLPattern
 
 import tests.dashboard
 from automations.dashboard import urls as dashboard_urls
-from automations.dashboard.placeholder import not_built
 
 
 def _cases():
@@ -21,18 +19,7 @@ def _cases():
 
 
 def test_every_dashboard_url_has_an_access_case():
-    # Placeholders are the next test's business (each area replaces its own as it lands).
-    names = {
-        p.name
-        for p in dashboard_urls.urlpatterns
-        if isinstance(p, URLPattern) and p.callback is not not_built
-    }
+    names = {p.name for p in dashboard_urls.urlpatterns if isinstance(p, URLPattern)}
     covered = {case.url_name for case in _cases()}
     assert names - covered == set(), "dashboard URLs without an access case"
-    real = {p.name for p in dashboard_urls.urlpatterns}
-    assert covered - real == set(), "access cases for URLs that do not exist"
-
-
-def test_no_dashboard_url_is_a_placeholder():
-    placeholders = [p.name for p in dashboard_urls.urlpatterns if p.callback is not_built]
-    assert placeholders == []
+    assert covered - names == set(), "access cases for URLs that do not exist"
