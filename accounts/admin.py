@@ -92,7 +92,7 @@ class OrganizationAdmin(OrgScopedAdmin):
     and making or deleting orgs, are superusers' business."""
 
     org_field = "pk"
-    list_display = ["name", "slug", "plan", "time_zone", "approval_required"]
+    list_display = ["name", "slug", "plan", "time_zone", "approval_policy"]
     search_fields = ["name", "slug"]
     inlines = [MembershipInline]
 

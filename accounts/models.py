@@ -67,9 +67,19 @@ class Organization(TimeStampedModel):
         validators=[validate_time_zone],
         help_text="Default for new automations, e.g. America/Los_Angeles.",
     )
-    approval_required = models.BooleanField(
-        default=False,
-        help_text="When on, automations created by members wait for an admin's approval.",
+
+    class ApprovalPolicy(models.TextChoices):
+        NONE = "none", "No approval needed"
+        ALL = "all", "Every new or edited automation"
+        EXTERNAL = "external", "Automations that send outside the org"
+        LLM = "llm", "Automations that use LLM skills"
+
+    approval_policy = models.CharField(
+        max_length=10,
+        choices=ApprovalPolicy.choices,
+        default=ApprovalPolicy.NONE,
+        db_default="none",
+        help_text="Which automations made by members wait for an admin's approval.",
     )
 
     def __str__(self) -> str:
@@ -129,3 +139,75 @@ class UserProfile(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"profile of {self.user}"
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only `prefix` (to find the row) and the SHA-256 of the whole
+    token are stored: the token itself is shown once, when it is made. Tokens are random
+    (256 bits), so a plain hash is enough; a slow password hash would only slow every call."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="api_token_user_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}...)"
+
+
+class AuditEvent(models.Model):
+    """One change someone (or the system) made in an org: who, when, from which surface,
+    what, and which fields changed. Never a secret's value: secret fields are named in
+    `changes` with the value "(set)"."""
+
+    class Surface(models.TextChoices):
+        DASHBOARD = "dashboard", "Dashboard"
+        API = "api", "API"
+        ADMIN = "admin", "Admin"
+        MCP = "mcp", "MCP"
+        SYSTEM = "system", "System"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
+    )
+    # Kept when the actor's account is deleted: the log still says who it was.
+    actor_label = models.CharField(max_length=200, blank=True)
+    surface = models.CharField(max_length=10, choices=Surface.choices, default=Surface.SYSTEM)
+    action = models.CharField(max_length=40)
+    target_type = models.CharField(max_length=40)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+
+    class Meta:
+        indexes = [
+            # The org's log, newest first, paged by (created_at, id).
+            models.Index(
+                fields=["organization", "-created_at", "-id"], name="audit_org_recent_idx"
+            ),
+            models.Index(
+                fields=["organization", "target_type", "target_id"], name="audit_org_target_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_label or 'system'} {self.action} {self.target_type} {self.target_id}"

@@ -20,7 +20,7 @@ def approval_note(
     """Why saving this new automation would leave it waiting for approval, or None when it
     would start at once (today's rule in automation_create: the org requires approval and
     the creator is not one of its admins; the spec is not consulted yet)."""
-    if org.approval_required and not membership.is_admin:
+    if org.approval_policy != Organization.ApprovalPolicy.NONE and not membership.is_admin:
         return (
             f"This one would need an admin's approval before it runs, because {org.name} "
             "requires approval for automations created by members."

@@ -19,6 +19,7 @@ MAX_POLL_SECONDS = 30 * 24 * 3600
 # "N minutes before/after each interview": up to 30 days either way.
 MAX_OFFSET_MINUTES = 30 * 24 * 60
 MAX_RETRY_LIMIT = 10
+DEFAULT_MAX_RUNS_PER_HOUR = 60
 
 
 class Automation(TimeStampedModel):
@@ -32,6 +33,12 @@ class Automation(TimeStampedModel):
         ACTIVE = "active", "Active"
         PAUSED = "paused", "Paused"
         PENDING_APPROVAL = "pending_approval", "Pending approval"
+        REJECTED = "rejected", "Rejected"
+
+    class Audience(models.TextChoices):
+        OWNER = "owner", "The owner"
+        MEMBERS = "members", "Chosen members"
+        ALL_MEMBERS = "all_members", "Every member of the org"
 
     class CatchUp(models.TextChoices):
         LATEST = "latest", "Run once for the newest missed slot"
@@ -88,6 +95,28 @@ class Automation(TimeStampedModel):
     next_run_at = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # Runaway protection: runs held back past this many an hour are skipped with the reason.
+    max_runs_per_hour = models.PositiveIntegerField(
+        default=DEFAULT_MAX_RUNS_PER_HOUR, db_default=DEFAULT_MAX_RUNS_PER_HOUR
+    )
+    # Approvals: who approved or rejected it last, when, and the reason given.
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reviewed_automations",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.CharField(max_length=500, blank=True)
+    # Org-wide automations: one run per member per slot, delivered to that member.
+    # (db_default too: the benchmarks' bulk SQL inserts leave these columns out.)
+    audience = models.CharField(
+        max_length=12, choices=Audience.choices, default=Audience.OWNER, db_default="owner"
+    )
+    audience_members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="audience_automations"
+    )
 
     class Meta:
         # The invariants of each trigger kind, held by the database as well as by
@@ -211,6 +240,14 @@ class AutomationRun(TimeStampedModel):
     rerun_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
     )
+    # Org-wide automations: the member this run is for (None: the automation's owner).
+    for_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs_for",
+    )
     rerun_batch = models.ForeignKey(
         "RerunBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
@@ -294,3 +331,33 @@ class RerunBatch(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class IdempotencyRecord(models.Model):
+    """An API POST made with an Idempotency-Key: the first answer is kept and returned to a
+    retry with the same key, so a retried create or run-now does not act twice. Kept 24 hours."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_records"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="idempotency_records"
+    )
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization", "key"], name="idempotency_user_org_key_uniq"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.key})"

@@ -109,7 +109,7 @@ def automation_create(
         },
     )
     status = Automation.Status.ACTIVE
-    if org.approval_required and not membership.is_admin:
+    if org.approval_policy != Organization.ApprovalPolicy.NONE and not membership.is_admin:
         status = Automation.Status.PENDING_APPROVAL
     else:
         _lock_org_and_check_count(org=org)

@@ -71,8 +71,8 @@ def seed(*, slug: str, automations: int, runs: int, now: datetime) -> dict:
         cur.execute(
             """
             INSERT INTO accounts_organization (public_id, name, slug, plan, time_zone,
-                approval_required, created_at, updated_at)
-            VALUES (gen_random_uuid(), %s, %s, 'pro', 'America/New_York', false, %s, %s)
+                approval_policy, created_at, updated_at)
+            VALUES (gen_random_uuid(), %s, %s, 'pro', 'America/New_York', 'none', %s, %s)
             RETURNING id""",
             [f"Bench {slug}", slug, now, now],
         )

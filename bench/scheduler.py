@@ -98,8 +98,8 @@ def seed(n: int, horizon_start: datetime) -> dict:
         cur.execute(
             """
             INSERT INTO accounts_organization (public_id, name, slug, plan, time_zone,
-                approval_required, created_at, updated_at)
-            SELECT gen_random_uuid(), 'Bench org ' || i, 'bench-' || i, 'pro', 'UTC', false,
+                approval_policy, created_at, updated_at)
+            SELECT gen_random_uuid(), 'Bench org ' || i, 'bench-' || i, 'pro', 'UTC', 'none',
                    %s, %s FROM generate_series(1, 100) i""",
             [now, now],
         )

@@ -456,8 +456,7 @@ def _org_form(org, **overrides):
         "memberships-TOTAL_FORMS": "0",
         "memberships-INITIAL_FORMS": "0",
     }
-    if org.approval_required:
-        data["approval_required"] = "on"
+    data["approval_policy"] = org.approval_policy
     data.update(overrides)
     return data
 
@@ -520,7 +519,7 @@ def test_member_of_b_cannot_promote_self_to_admin_of_b_via_a_pages(client, world
 def test_admin_of_a_cannot_rename_b_or_switch_off_its_approval_policy(client, world):
     attacker, org_a, org_b = world["users"]["admin_a"], world["orgs"]["A"], world["orgs"]["B"]
     join(attacker, org_b, "member")
-    Organization.objects.filter(pk=org_b.pk).update(approval_required=True)
+    Organization.objects.filter(pk=org_b.pk).update(approval_policy="all")
     org_b.refresh_from_db()
     client.force_login(attacker)
 
@@ -528,7 +527,7 @@ def test_admin_of_a_cannot_rename_b_or_switch_off_its_approval_policy(client, wo
     del_response = client.post(_admin_url(org_b, "delete"), {"post": "yes"})
     assert _refused(response) and _refused(del_response)
     org_b.refresh_from_db()
-    assert (org_b.name, org_b.approval_required) == ("Org B", True)
+    assert (org_b.name, org_b.approval_policy) == ("Org B", "all")
     # Their own org: name and policy yes, plan and slug no.
     response = client.post(
         _admin_url(org_a), _org_form(org_a, name="A renamed", plan="free", slug="stolen")

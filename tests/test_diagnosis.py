@@ -105,7 +105,7 @@ def test_paused_by_the_failure_rule_says_so_and_advises_on_the_last_failure(org,
 
 
 def test_pending_approval_never_fires_until_approved(org, owner):
-    Organization.objects.filter(pk=org.pk).update(approval_required=True)
+    Organization.objects.filter(pk=org.pk).update(approval_policy="all")
     org.refresh_from_db()
     auto = automation(org=org, owner=owner)
     assert auto.status == "pending_approval"

@@ -134,7 +134,7 @@ def test_org_admin_can_edit_members_automation(org, owner, org_admin):
 
 
 def test_approval_flow():
-    org = OrganizationFactory(approval_required=True)
+    org = OrganizationFactory(approval_policy="all")
     auto = automation(org=org)
     assert auto.status == Automation.Status.PENDING_APPROVAL
     assert auto.next_run_at is None and not auto.periodic_task.enabled
@@ -146,7 +146,7 @@ def test_approval_flow():
 
 
 def test_a_pending_automation_cannot_be_paused_and_resumed_past_its_approval():
-    org = OrganizationFactory(approval_required=True)
+    org = OrganizationFactory(approval_policy="all")
     auto = automation(org=org)
     with pytest.raises(ValidationError, match="waiting for an admin's approval"):
         services.automation_pause(automation=auto, by=auto.owner)

@@ -479,7 +479,7 @@ def test_resume_over_the_free_plan_is_a_message_beside_the_row_and_changes_nothi
 
 
 def test_a_pending_automation_cannot_be_paused_around_its_approval(world, client):
-    world.org.approval_required = True
+    world.org.approval_policy = "all"
     world.org.save()
     owner = world.people["owner"]
     pending = automation(org=world.org, owner=owner, name="Needs approval")

@@ -408,7 +408,7 @@ def test_the_preview_of_other_triggers_and_bad_input(owner_client):
 
 
 def test_the_preview_says_when_a_new_one_would_need_approval(owner_client, world):
-    world.org.approval_required = True
+    world.org.approval_policy = "all"
     world.org.save()
     html = owner_client.post(
         reverse("dashboard:automation-preview"), form_data(), **HX
@@ -658,7 +658,7 @@ def test_an_event_test_uses_the_latest_real_event_of_the_org(owner_client, world
 
 
 def test_run_now_of_an_automation_waiting_for_approval_is_refused(owner_client, world):
-    world.org.approval_required = True
+    world.org.approval_policy = "all"
     world.org.save()
     response = owner_client.post(reverse("dashboard:automation-new"), form_data())
     made = Automation.objects.get(name="Morning pipeline")
