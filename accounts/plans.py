@@ -17,11 +17,32 @@ class PlanLimits:
     # No schedule may fire more than once on a local calendar day. (Counted per day, not as
     # a 24-hour gap: a daily job is 23 or 25 hours apart across a DST change.)
     at_most_daily: bool
+    # Runaway protection (issue 13): runs an org may start a day and at once. A run held
+    # back by a cap is skipped with the reason, never silently dropped.
+    max_runs_per_day: int
+    max_concurrent_runs: int
+    # The event-storm guard: an automation matched by more events than this in a minute is
+    # paused and the org's admins are told.
+    max_events_per_minute: int
 
 
 PLANS: dict[str, PlanLimits] = {
-    Organization.Plan.FREE: PlanLimits(name="Free", max_active_automations=5, at_most_daily=True),
-    Organization.Plan.PRO: PlanLimits(name="Pro", max_active_automations=None, at_most_daily=False),
+    Organization.Plan.FREE: PlanLimits(
+        name="Free",
+        max_active_automations=5,
+        at_most_daily=True,
+        max_runs_per_day=500,
+        max_concurrent_runs=3,
+        max_events_per_minute=60,
+    ),
+    Organization.Plan.PRO: PlanLimits(
+        name="Pro",
+        max_active_automations=None,
+        at_most_daily=False,
+        max_runs_per_day=50_000,
+        max_concurrent_runs=25,
+        max_events_per_minute=300,
+    ),
 }
 
 
