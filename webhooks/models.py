@@ -183,7 +183,8 @@ class InboundEvent(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # No index of its own: the unique (connection, delivery_id) below serves lookups by
-    # connection, and every index is written on each accepted delivery.
+    # connection, and every index is written on each accepted delivery. (Ranges of one
+    # connection's events by time use inbound_conn_received_idx.)
     connection = models.ForeignKey(
         AtsConnection, on_delete=models.CASCADE, related_name="events", db_index=False
     )
@@ -228,6 +229,10 @@ class InboundEvent(models.Model):
         indexes = [
             # Purge of raw bodies past the retention period.
             models.Index(fields=["received_at"], name="inbound_received_idx"),
+            # Usage per org and day (automations/usage.py): WHERE connection_id IN (the
+            # org's connections) AND received_at in a range of days, grouped by day.
+            # Without it the count walks every org's events of those days.
+            models.Index(fields=["connection", "received_at"], name="inbound_conn_received_idx"),
             # The table is the queue: workers claim events waiting to be processed, oldest
             # first (WHERE status='received' ORDER BY received_at FOR UPDATE SKIP LOCKED).
             models.Index(
