@@ -24,6 +24,7 @@ from automations.dashboard.automation_list_query import (
     page_of,
     query_string,
 )
+from automations.dashboard.usage import usage_tile
 from automations.describe import trigger_words
 from automations.models import Automation
 from automations.selectors import automation_get_for_user, automations_for_user
@@ -83,6 +84,9 @@ def _list_url(query: str = "") -> str:
 @dashboard_page
 def automation_list(request: HttpRequest) -> HttpResponse:
     context = _listing(request, request.GET)
+    if not request.htmx:
+        # The usage tile only on the whole page: filtering swaps the results alone.
+        context["usage_tile"] = usage_tile(request)
     template = f"{PAGE}#results" if request.htmx else PAGE
     return render(request, template, context)
 

@@ -6,6 +6,7 @@ from automations.dashboard import (
     inbox,
     run_history,
     shell,
+    usage,
     why,
 )
 
@@ -20,4 +21,5 @@ urlpatterns = [
     *channels.urls,
     *connections.urls,
     *inbox.urls,
+    *usage.urls,
 ]
