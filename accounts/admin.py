@@ -10,6 +10,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 
 from accounts import membership_services
 from accounts.admin_scoping import OrgScopedAdmin, superuser_only
@@ -98,7 +100,16 @@ class OrganizationAdmin(OrgScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # The plan is billing's business, not an org admin's.
-        return [] if request.user.is_superuser else ["plan", "slug"]
+        return ["usage"] if request.user.is_superuser else ["plan", "slug", "usage"]
+
+    @admin.display(description="Usage")
+    def usage(self, obj: Organization | None) -> str:
+        # The page lives in automations (automations/admin_usage.py), which accounts may not
+        # import: linked by URL name.
+        if obj is None or obj.pk is None:
+            return "-"
+        url = reverse("admin-usage", args=[obj.public_id])
+        return format_html('<a href="{}">Runs, deliveries, webhooks and LLM cost by day</a>', url)
 
     def has_add_permission(self, request):
         return request.user.is_superuser and super().has_add_permission(request)

@@ -46,6 +46,8 @@ from webhooks.models import InboundEvent, WebhookRefusal
 # total never silently covers less than the caller asked for.
 MAX_DAYS = 92
 
+_EARLIEST, _LATEST = 2000, 2999
+
 SCOPE_ORG = "organization"
 SCOPE_PERSONAL = "personal"
 
@@ -63,6 +65,9 @@ def usage_range_check(*, start: date, end: date) -> None:
     """ValidationError unless start <= end and the range is at most MAX_DAYS days."""
     if not isinstance(start, date) or not isinstance(end, date):
         raise ValidationError("Give the range as two dates.", code="invalid")
+    if not (_EARLIEST <= start.year and end.year <= _LATEST):
+        # Far dates would overflow turning local midnights into UTC; no usage is there.
+        raise ValidationError(f"Give dates between {_EARLIEST} and {_LATEST}.", code="invalid")
     if end < start:
         raise ValidationError("The range ends before it starts.", code="invalid")
     if (end - start).days + 1 > MAX_DAYS:

@@ -5,6 +5,9 @@ from config.health import ping, status
 from webhooks.views import ats_webhook
 
 urlpatterns = [
+    # Usage by day for org admins (automations/admin_usage.py), ahead of the admin's own
+    # catch-all. Included by name: config imports no app.
+    path("admin/usage/", include("automations.admin_usage")),
     path("admin/", admin.site.urls),
     path("status", status, name="status"),
     path("ping", ping, name="ping"),
