@@ -226,6 +226,9 @@ def test_the_range_is_bounded():
         usage_for_org(org=None, start=TODAY, end=TODAY - timedelta(days=1))
     with pytest.raises(ValidationError):
         usage_for_org(org=None, start=TODAY - timedelta(days=MAX_DAYS), end=TODAY)
+    # Dates whose local midnights would overflow in UTC are refused, not a 500.
+    with pytest.raises(ValidationError):
+        usage_for_org(org=None, start=date(9999, 12, 31), end=date(9999, 12, 31))
 
 
 def _fill(org, owner, *, days: int) -> None:
