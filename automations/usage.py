@@ -65,7 +65,7 @@ def usage_range_check(*, start: date, end: date) -> None:
     """ValidationError unless start <= end and the range is at most MAX_DAYS days."""
     if not isinstance(start, date) or not isinstance(end, date):
         raise ValidationError("Give the range as two dates.", code="invalid")
-    if not (_EARLIEST <= start.year and end.year <= _LATEST):
+    if start.year < _EARLIEST or end.year > _LATEST:
         # Far dates would overflow turning local midnights into UTC; no usage is there.
         raise ValidationError(f"Give dates between {_EARLIEST} and {_LATEST}.", code="invalid")
     if end < start:
