@@ -20,7 +20,8 @@ from automations.reruns import run_rerun
 from automations.run_keys import manual_key
 from automations.scheduling.due import automations_fire_due
 from delivery.models import Notification
-from tests.factories import automation, member as make_member, skill
+from tests.factories import automation, skill
+from tests.factories import member as make_member
 from webhooks.models import SandboxApplication, SandboxJob
 from webhooks.sandbox_seed import seed_sandbox
 
@@ -131,7 +132,7 @@ def test_one_slot_makes_one_run_per_member_exactly_once(org, org_admin, owner, m
         (mine,) = AutomationRun.objects.filter(automation=plain)
         assert mine.for_user_id is None and mine.idempotency_key == "cron:2026-11-23T17:00:00Z"
         # A replay of the same slot (another beat, a redelivery) makes nobody a second run.
-        run, created = run_fire(
+        _run, created = run_fire(
             automation=auto, key="cron:2026-11-23T17:00:00Z", triggered_by="schedule", send=False
         )
         assert not created and AutomationRun.objects.filter(automation=auto).count() == 3
@@ -199,12 +200,12 @@ def test_each_member_gets_their_own_scoped_report(team):
     )
     run_fire(automation=auto, key=manual_key(), triggered_by="manual", send=False)
     _execute_all(auto)
-    alice_jobs = set(SandboxJob.objects.filter(owner_emails=["alice@a.test"]).values_list(
-        "name", flat=True
-    ))
-    bob_jobs = set(SandboxJob.objects.filter(owner_emails=["bob@a.test"]).values_list(
-        "name", flat=True
-    ))
+    alice_jobs = set(
+        SandboxJob.objects.filter(owner_emails=["alice@a.test"]).values_list("name", flat=True)
+    )
+    bob_jobs = set(
+        SandboxJob.objects.filter(owner_emails=["bob@a.test"]).values_list("name", flat=True)
+    )
     assert alice_jobs and bob_jobs and not alice_jobs & bob_jobs
     note_a = Notification.objects.get(user=alice)
     note_b = Notification.objects.get(user=bob)
@@ -240,9 +241,7 @@ def test_stale_candidates_only_lists_the_members_applications(team):
 def test_without_owners_in_the_ats_the_report_says_it_is_not_scoped(sandbox_org):
     admin = make_member(sandbox_org, role=Membership.Role.ADMIN, username="chief")
     alice = make_member(sandbox_org, username="alice2")
-    auto = automation(
-        org=sandbox_org, owner=admin, audience="members", audience_members=[alice]
-    )
+    auto = automation(org=sandbox_org, owner=admin, audience="members", audience_members=[alice])
     run_fire(automation=auto, key=manual_key(), triggered_by="manual", send=False)
     _execute_all(auto)
     body = Notification.objects.get(user=alice).body_markdown
@@ -251,7 +250,7 @@ def test_without_owners_in_the_ats_the_report_says_it_is_not_scoped(sandbox_org)
 
 
 def test_an_owner_only_automation_is_unchanged(team):
-    org, admin, alice, _bob = team
+    org, _admin, alice, _bob = team
     auto = automation(org=org, owner=alice)
     run, _ = run_fire(automation=auto, key=manual_key(), triggered_by="manual", send=False)
     assert run.for_user_id is None
@@ -259,13 +258,14 @@ def test_an_owner_only_automation_is_unchanged(team):
     note = Notification.objects.get(user=alice)
     assert "(for" not in note.title and "not scoped" not in note.body_markdown
     # Every job is in an owner's own report.
-    assert all(job.name in note.body_markdown for job in SandboxJob.objects.filter(organization=org))
+    jobs = SandboxJob.objects.filter(organization=org)
+    assert all(job.name in note.body_markdown for job in jobs)
 
 
 def test_skill_of_a_test_run_is_not_fanned_out(team):
     from automations.trial import automation_test
 
-    org, admin, alice, bob = team
+    org, admin, _alice, _bob = team
     auto = automation(org=org, owner=admin, audience="all_members")
     automation_test(automation=auto, by=admin)
     assert AutomationRun.objects.filter(automation=auto).count() == 1

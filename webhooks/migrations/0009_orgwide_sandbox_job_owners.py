@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0008_webhook_refusals'),
+        ("webhooks", "0008_webhook_refusals"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sandboxjob',
-            name='owner_emails',
-            field=models.JSONField(blank=True, db_default=[], default=list, help_text='Recruiter / hiring team emails.'),
+            model_name="sandboxjob",
+            name="owner_emails",
+            field=models.JSONField(
+                blank=True, db_default=[], default=list, help_text="Recruiter / hiring team emails."
+            ),
         ),
     ]
