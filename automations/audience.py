@@ -64,3 +64,14 @@ def audience_label(automation: Automation) -> str:
         return f"{count} chosen member{'' if count == 1 else 's'}"
     owner = automation.owner
     return owner.get_full_name() or owner.get_username()
+
+
+def audience_people(*, org):
+    """The org's members, by name: who an org admin may make an automation for."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(memberships__organization=org)
+        .order_by("first_name", "last_name", "username", "pk")
+    )
