@@ -69,3 +69,18 @@ def test_a_member_sees_who_an_admins_automation_is_for(org, org_admin, owner):
         .content.decode()
     )
     assert "For: every member of the org" in page
+
+
+def test_the_list_and_the_history_say_who_each_run_is_for(org, org_admin, owner, member):
+    from automations.firing import run_fire
+    from tests.factories import automation
+
+    auto = automation(org=org, owner=org_admin, audience="members", audience_members=[member])
+    run, _ = run_fire(automation=auto, key="manual:1", triggered_by="manual", send=False)
+    admin = _client(org_admin)
+    listing = admin.get(reverse("dashboard:automations")).content.decode()
+    assert "for chosen members: a run each" in listing
+    history = admin.get(reverse("dashboard:runs")).content.decode()
+    assert f"for {member.get_username()}" in history
+    page = admin.get(reverse("dashboard:run", args=[run.public_id])).content.decode()
+    assert "one member&#x27;s run" in page or "one member's run" in page
