@@ -246,6 +246,8 @@ def _same_as_last_poll(run: AutomationRun, digest: str) -> bool:
             automation_id=run.automation_id,
             status=AutomationRun.Status.COMPLETED,
             triggered_by=AutomationRun.TriggeredBy.POLL,
+            # Each member of an org-wide automation has their own last result.
+            for_user_id=run.for_user_id,
         )
         .exclude(pk=run.pk)
         .order_by("-finished_at")

@@ -270,3 +270,18 @@ def test_skill_of_a_test_run_is_not_fanned_out(team):
     automation_test(automation=auto, by=admin)
     assert AutomationRun.objects.filter(automation=auto).count() == 1
     assert skill("pipeline-report")
+
+
+def test_a_poll_delivers_each_members_copy_even_when_they_match(org, org_admin, owner):
+    auto = automation(
+        org=org,
+        owner=org_admin,
+        trigger_type="poll",
+        poll_interval_seconds=900,
+        audience="members",
+        audience_members=[org_admin, owner],
+    )
+    run_fire(automation=auto, key="poll:1", triggered_by="poll", send=False)
+    for run in AutomationRun.objects.filter(automation=auto):
+        run_execute(run_id=run.pk)
+    assert set(Notification.objects.values_list("user", flat=True)) == {org_admin.pk, owner.pk}
