@@ -40,7 +40,13 @@ def backoff(attempt: int) -> timedelta:
     return timedelta(minutes=min(2 ** (attempt - 1), BACKOFF_CAP_MINUTES))
 
 
-def build_context(*, automation: Automation, trigger: dict, now: datetime) -> SkillContext:
+def build_context(
+    *, automation: Automation, trigger: dict, now: datetime, for_user=None
+) -> SkillContext:
+    """`for_user`: the member a run of an org-wide automation is for (None: the owner's
+    own run). The skill is told whose pipeline it is as plain values (skills import nothing
+    of automations)."""
+    member = for_user if for_user is not None else automation.owner
     return SkillContext(
         org=automation.organization,
         params=automation.params,
@@ -49,12 +55,22 @@ def build_context(*, automation: Automation, trigger: dict, now: datetime) -> Sk
         time_zone=automation.time_zone,
         since=automation.last_run_at,
         trigger=trigger,
+        # Only an org-wide automation's runs are scoped to one member's pipeline; an owner's
+        # own automation reports as it always has.
+        for_user_email=(member.email or "") if for_user is not None else "",
+        for_user_name=(member.get_full_name() or member.get_username())
+        if for_user is not None
+        else "",
     )
 
 
-def skill_run(*, automation: Automation, trigger: dict, now: datetime) -> SkillResult:
+def skill_run(
+    *, automation: Automation, trigger: dict, now: datetime, for_user=None
+) -> SkillResult:
     implementation = implementation_for(automation.skill)
-    return implementation(build_context(automation=automation, trigger=trigger, now=now))
+    return implementation(
+        build_context(automation=automation, trigger=trigger, now=now, for_user=for_user)
+    )
 
 
 OnResult = Callable[[SkillResult], None]
@@ -81,7 +97,7 @@ def run_execute(
         return "not-claimed"
 
     run = AutomationRun.objects.select_related(
-        "automation__skill", "automation__organization", "automation__owner"
+        "automation__skill", "automation__organization", "automation__owner", "for_user"
     ).get(pk=run_id)
     limit = min(limit_seconds or settings.RUN_TIMEOUT_SECONDS, settings.RUN_TIMEOUT_SECONDS)
     try:
@@ -141,7 +157,9 @@ def _execute(run: AutomationRun, now: datetime, *, on_result: OnResult | None = 
         )
 
     try:
-        result = skill_run(automation=automation, trigger=run.trigger_data, now=now)
+        result = skill_run(
+            automation=automation, trigger=run.trigger_data, now=now, for_user=run.for_user
+        )
     except SkillError as exc:
         return run_fail_attempt(
             run=run, code=exc.code, message=str(exc), retryable=exc.retryable, deliveries=[]
@@ -228,6 +246,8 @@ def _same_as_last_poll(run: AutomationRun, digest: str) -> bool:
             automation_id=run.automation_id,
             status=AutomationRun.Status.COMPLETED,
             triggered_by=AutomationRun.TriggeredBy.POLL,
+            # Each member of an org-wide automation has their own last result.
+            for_user_id=run.for_user_id,
         )
         .exclude(pk=run.pk)
         .order_by("-finished_at")

@@ -64,6 +64,9 @@ def run_rerun(*, run: AutomationRun, by: AbstractBaseUser) -> AutomationRun:
             key=rerun_key(run.public_id, number),
             triggered_by=_rerun_triggered_by(run),
             trigger_data=run.trigger_data,
+            # A member's run is repeated for that member only.
+            for_user_id=run.for_user_id,
+            fan_out=False,
         )
         if created:
             # In the same transaction: the worker, sent the run after commit, sees the link.
@@ -128,6 +131,7 @@ def runs_rerun_bulk(
                 "triggered_by",
                 "trigger_data",
                 "reruns_so_far",
+                "for_user_id",
             )[: BULK_RERUN_CAP + 1]
         )
         if not originals:
@@ -155,6 +159,7 @@ def runs_rerun_bulk(
                     trigger_data=row["trigger_data"] or {},
                     rerun_of_id=row["pk"],
                     rerun_batch=batch,
+                    for_user_id=row["for_user_id"],
                 )
                 for row in originals
             ]

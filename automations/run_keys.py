@@ -11,7 +11,9 @@ redelivered message or a replayed webhook harmless. Formats:
   each booking after a cancellation or a finished run (`#` and `%` in ids are escaped);
 - `manual:<uuid4>`: every manual run is new; `test:<uuid4>`: every test run;
 - `rerun:<original run's public id>:<n>`: the original's n-th rerun (so a double-clicked
-  Rerun makes one run, and the key says what it repeats).
+  Rerun makes one run, and the key says what it repeats);
+- `<any key above>:u<user id>`: one member's run of an org-wide automation (one run per
+  member per slot, so a replayed slot stays exactly-once for each member).
 """
 
 from __future__ import annotations
@@ -67,3 +69,9 @@ def test_key() -> str:
 
 def rerun_key(original_public_id: uuid.UUID, number: int) -> str:
     return f"rerun:{original_public_id}:{number}"
+
+
+def member_key(key: str, user_id: int) -> str:
+    """The key of member `user_id`'s run of the slot `key` (org-wide automations)."""
+    suffix = f":u{user_id}"
+    return key[: KEY_MAX - len(suffix)] + suffix

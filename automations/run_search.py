@@ -145,7 +145,7 @@ def runs_page(
         # index from the newest row and filter: 300 ms at 750,000 rows deep).
         runs = runs.filter(created_at__lte=created).exclude(created_at=created, pk__gte=pk)
     rows = list(
-        runs.select_related("automation")
+        runs.select_related("automation", "for_user")
         # The trigger data can be large and the list does not show it.
         .defer("trigger_data")
         .order_by("-created_at", "-pk")[: size + 1]

@@ -15,14 +15,17 @@ from django.utils import timezone
 
 from accounts import plans
 from accounts.models import Membership, Organization
-from accounts.selectors import membership_acting, membership_require
+from accounts.selectors import membership_acting, membership_get, membership_require
 from automations.models import Automation
 from automations.scheduling import cron
 from automations.scheduling.schedule_records import periodic_task_remove, periodic_task_sync
 from automations.selectors import automations_for_user
 from automations.validation import (
+    AUDIENCE_FIELDS,
     FIELDS,
     SCHEDULE_FIELDS,
+    AudienceSpec,
+    audience_spec_clean,
     automation_spec_clean,
     check_plan_frequency,
 )
@@ -88,8 +91,26 @@ def automation_create(
     channels: list | None = None,
     catch_up: str = Automation.CatchUp.LATEST,
     retry_limit: int = 3,
+    by: AbstractBaseUser | None = None,
+    audience: str | None = None,
+    audience_members: list | None = None,
 ) -> Automation:
-    membership = membership_require(user=owner, org=org)
+    """`by`: who is creating it, when not the owner (an org admin making it for another
+    member); `audience`/`audience_members`: who gets its runs (org admins only; see
+    automations.validation.audience_spec_clean)."""
+    acting = _acting_membership(org=org, by=by, owner=owner)
+    audience_raw: dict[str, Any] = {"owner": owner}
+    if audience is not None:
+        audience_raw["audience"] = audience
+    if audience_members is not None:
+        audience_raw["audience_members"] = audience_members
+    who = audience_spec_clean(
+        org=org,
+        acting_is_admin=acting.is_admin,
+        acting_user=by or owner,
+        raw=audience_raw,
+        trigger_type=trigger_type,
+    )
     spec = automation_spec_clean(
         org=org,
         raw={
@@ -109,14 +130,16 @@ def automation_create(
         },
     )
     status = Automation.Status.ACTIVE
-    if org.approval_policy != Organization.ApprovalPolicy.NONE and not membership.is_admin:
+    if org.approval_policy != Organization.ApprovalPolicy.NONE and not acting.is_admin:
         status = Automation.Status.PENDING_APPROVAL
     else:
         _lock_org_and_check_count(org=org)
 
     automation = Automation(organization=org, owner=owner, status=status, **spec.model_values())
+    automation.audience = who.audience
     automation.next_run_at = compute_next_run_at(automation)
     automation.save()
+    automation.audience_members.set(who.members)
     _set_channels(automation, spec.channels)
     periodic_task_sync(automation=automation)
     logger.info("automation %s created by user %s (%s)", automation.pk, owner.pk, status)
@@ -127,9 +150,31 @@ def automation_create(
 def automation_update(
     *, automation: Automation, by: AbstractBaseUser | None, **changes: Any
 ) -> Automation:
-    automation_check_can_manage(automation=automation, by=by)
+    membership = automation_check_can_manage(automation=automation, by=by)
     automation = Automation.objects.select_for_update().get(pk=automation.pk)
+    who_raw = {field: changes.pop(field) for field in AUDIENCE_FIELDS if field in changes}
+    who = None
+    if who_raw:
+        who = audience_spec_clean(
+            org=automation.organization,
+            # None `by` is the system (commands, the engine): it may set anything.
+            acting_is_admin=membership is None or membership.is_admin,
+            acting_user=by,
+            raw=who_raw,
+            existing=automation,
+            trigger_type=changes.get("trigger_type"),
+        )
     spec = automation_spec_clean(org=automation.organization, raw=changes, existing=automation)
+    if who is None and automation.audience != Automation.Audience.OWNER:
+        # A trigger change may make the saved audience invalid (relative: owner only).
+        who = audience_spec_clean(
+            org=automation.organization,
+            acting_is_admin=True,
+            acting_user=by,
+            raw={},
+            existing=automation,
+            trigger_type=spec.trigger_type,
+        )
     schedule_changed = any(
         getattr(spec, field) != getattr(automation, field) for field in SCHEDULE_FIELDS
     )
@@ -138,11 +183,37 @@ def automation_update(
     if schedule_changed:
         # The new schedule takes effect at the scheduler's next tick.
         automation.next_run_at = compute_next_run_at(automation)
+    if who is not None:
+        _set_audience(automation, who)
     automation.save()
+    if who is not None:
+        automation.audience_members.set(who.members)
     if spec.channels is not None:
         _set_channels(automation, spec.channels)
     periodic_task_sync(automation=automation)
     return automation
+
+
+def _acting_membership(
+    *, org: Organization, by: AbstractBaseUser | None, owner: AbstractBaseUser
+) -> Membership:
+    """The role of whoever creates the automation: the owner themself (who must be a
+    member), or `by`, who must be an org admin to create one for another member."""
+    if by is None or by.pk == owner.pk:
+        return membership_require(user=owner, org=org)
+    acting = membership_acting(user=by, org=org)
+    if not acting.is_admin:
+        raise ValidationError(
+            {"owner": "Only an org admin can make an automation for another member."}
+        )
+    if membership_get(user=owner, org=org) is None:
+        raise ValidationError({"owner": f"The owner must be a member of {org.name}."})
+    return acting
+
+
+def _set_audience(automation: Automation, who: AudienceSpec) -> None:
+    automation.owner = who.owner
+    automation.audience = who.audience
 
 
 def _set_channels(automation: Automation, specs: tuple | None) -> None:

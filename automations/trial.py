@@ -120,6 +120,7 @@ def automation_test(*, automation: Automation, by: AbstractBaseUser) -> TrialRes
         triggered_by=AutomationRun.TriggeredBy.TEST,
         trigger_data=trigger,
         send=False,  # executed right here, below
+        fan_out=False,  # a test is one run, shown to the person testing
     )
     outcome = run_execute_test(run_id=run.pk)
     run = outcome.run

@@ -441,3 +441,98 @@ def automation_raw_from_form(data: Mapping[str, Any]) -> dict[str, Any]:
             with contextlib.suppress(ValueError, RecursionError):
                 raw[field] = json.loads(text)
     return raw
+
+
+# -- who an automation is for (org-wide automations) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class AudienceSpec:
+    """Who owns an automation and who gets its runs, validated. `members` is the chosen
+    members (audience "members" only; empty otherwise)."""
+
+    owner: Any
+    audience: str
+    members: tuple[Any, ...]
+
+
+AUDIENCE_FIELDS = ("owner", "audience", "audience_members")
+
+
+def audience_spec_clean(
+    *,
+    org: Organization,
+    acting_is_admin: bool,
+    acting_user: Any,
+    raw: Mapping[str, Any],
+    existing: Automation | None = None,
+    trigger_type: str | None = None,
+) -> AudienceSpec:
+    """Validate the owner and the audience (keys of AUDIENCE_FIELDS in `raw`; missing keys
+    keep `existing`'s values, or default to the acting user and "owner" on create). Only an
+    org admin may name another owner or an audience other than the owner; every person named
+    must be a member of `org`. One ValidationError keyed by field."""
+    from accounts.models import Membership
+
+    errors: dict[str, str] = {}
+    owner = raw.get("owner") if "owner" in raw else (existing.owner if existing else acting_user)
+    if "audience" in raw:
+        audience = raw.get("audience")
+    else:
+        audience = existing.audience if existing is not None else Automation.Audience.OWNER
+    if "audience_members" in raw:
+        members_given = raw.get("audience_members")
+    elif existing is not None and existing.pk:
+        members_given = list(existing.audience_members.all())
+    else:
+        members_given = []
+    members_given = list(members_given or [])
+
+    member_ids = set(Membership.objects.filter(organization=org).values_list("user_id", flat=True))
+    if owner is None or getattr(owner, "pk", None) not in member_ids:
+        errors["owner"] = f"The owner must be a member of {org.name}."
+    elif (
+        not acting_is_admin
+        and "owner" in raw
+        and owner.pk != getattr(existing.owner if existing else acting_user, "pk", None)
+    ):
+        errors["owner"] = "Only an org admin can make an automation for another member."
+
+    if not isinstance(audience, str) or audience not in Automation.Audience.values:
+        errors["audience"] = f"Choose one of {', '.join(Automation.Audience.values)}."
+    elif not acting_is_admin and ("audience" in raw or "audience_members" in raw):
+        # Members keep their own automations to themselves; unchanged values are no change.
+        unchanged = audience == (existing.audience if existing else Automation.Audience.OWNER)
+        same_members = {getattr(m, "pk", m) for m in members_given} == (
+            {m.pk for m in existing.audience_members.all()} if existing and existing.pk else set()
+        )
+        if not (unchanged and same_members):
+            errors["audience"] = (
+                "Only an org admin can make an automation for other members or the whole org."
+            )
+    trigger = trigger_type or (existing.trigger_type if existing else None)
+    if (
+        "audience" not in errors
+        and audience != Automation.Audience.OWNER
+        and trigger == Automation.TriggerType.RELATIVE
+    ):
+        # "30 minutes before each interview" is about one interviewer's calendar: a copy per
+        # member would brief everyone about everyone's interviews.
+        errors["audience"] = (
+            "An automation relative to interviews is for its owner only: choose 'The owner'."
+        )
+
+    members: tuple[Any, ...] = ()
+    if audience == Automation.Audience.MEMBERS and "audience" not in errors:
+        if not members_given:
+            errors["audience_members"] = "Choose at least one member."
+        elif len(members_given) > 500:
+            errors["audience_members"] = "At most 500 members (choose 'Every member' instead)."
+        else:
+            outsiders = [m for m in members_given if getattr(m, "pk", None) not in member_ids]
+            if outsiders:
+                errors["audience_members"] = f"Everyone chosen must be a member of {org.name}."
+            members = tuple(dict.fromkeys(members_given))
+    if errors:
+        raise ValidationError(errors)
+    return AudienceSpec(owner=owner, audience=audience, members=members)

@@ -144,10 +144,10 @@ def seed(n: int, horizon_start: datetime) -> dict:
             INSERT INTO automations_automation (public_id, organization_id, owner_id, name,
                 skill_id, params, trigger_type, cron_expression, time_zone, event_type,
                 event_filter, status, paused_reason, catch_up, retry_limit,
-                next_run_at, consecutive_failures, created_at, updated_at)
+                next_run_at, consecutive_failures, review_note, created_at, updated_at)
             SELECT gen_random_uuid(), o.id, u.id, 'Bench ' || i, %s, '{}', 'cron', c.expr,
                    c.zone, '', '{}', 'active', '', 'latest', 3,
-                   c.next, 0, %s, %s
+                   c.next, 0, '', %s, %s
             FROM generate_series(1, %s) i
             JOIN combo c ON c.idx = i %% (SELECT count(*) FROM combo)
             JOIN accounts_organization o ON o.slug = 'bench-' || (1 + i %% 100)

@@ -207,6 +207,19 @@ def default_inbox(*, org: Organization, owner: AbstractBaseUser) -> DeliveryChan
     return channel
 
 
+def channel_for_member(
+    *, channel: DeliveryChannel, org: Organization, member: AbstractBaseUser
+) -> DeliveryChannel:
+    """Where a member's run of an org-wide automation goes instead of `channel`: an in-app
+    channel is the member's own inbox; an email channel to its owner's address (no fixed
+    recipients) is the member's email; every other channel as configured."""
+    if channel.kind == DeliveryChannel.Kind.IN_APP:
+        return default_inbox(org=org, owner=member)
+    if channel.kind == DeliveryChannel.Kind.EMAIL and not (channel.config or {}).get("to"):
+        return _email_channel_for(org=org, owner=member, to=[])
+    return channel
+
+
 def channel_spec_check(*, org: Organization, spec) -> DeliveryChannel | dict:
     """A channel spec checked without writing anything (automations' validation runs this
     before a single row is saved): a shorthand dict comes back cleaned ({"kind": "in_app"},

@@ -25,6 +25,8 @@ class OutgoingMessage:
     data: dict[str, Any] = field(default_factory=dict)
     automation: Any = None
     run: Any = None
+    # An org-wide automation's run: the member it is for (their inbox, their address).
+    for_user: Any = None
     # When the event this message tells of happened: the same on every try of one delivery
     # (a receiver sees one event, however often we retry). The delivery record's creation
     # time for a run's result; the message's creation for a test message.

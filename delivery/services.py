@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from delivery.channel_services import channel_check_can_manage, default_inbox
+from delivery.channel_services import channel_check_can_manage, channel_for_member, default_inbox
 from delivery.channels import email, in_app, slack, teams, webhook
 from delivery.errors import DeliveryError
 from delivery.links import run_page_url
@@ -33,11 +33,25 @@ SENDERS: dict[str, Callable[..., str]] = {
 }
 
 
+def _member(run, automation):
+    """The member a run of an org-wide automation is for, when not its owner."""
+    member = getattr(run, "for_user", None) if getattr(run, "for_user_id", None) else None
+    return member if member is not None and member.pk != automation.owner_id else None
+
+
+def member_name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
 def run_message(*, run, automation, result, delivery: Delivery | None = None) -> OutgoingMessage:
+    member = _member(run, automation)
+    # Shared channels (Slack, Teams, a webhook, a fixed address) get every member's copy:
+    # the title says whose it is.
+    title = f"{result.title} (for {member_name(member)})" if member is not None else result.title
     return OutgoingMessage(
         type="automation.run.completed",
         message_id=f"msg_{delivery.public_id.hex}" if delivery else f"msg_{run.public_id.hex}",
-        title=result.title,
+        title=title,
         body_markdown=result.body_markdown,
         summary=result.summary,
         data=result.data,
@@ -47,6 +61,7 @@ def run_message(*, run, automation, result, delivery: Delivery | None = None) ->
         organization_id=automation.organization_id,
         automation=automation,
         run=run,
+        for_user=member,
         occurred_at=delivery.created_at if delivery else run.created_at,
     )
 
@@ -175,6 +190,16 @@ def deliver_result(*, run, automation, result) -> list[dict]:
     channels = list(automation.delivery_channels.all()) or [
         default_inbox(org=automation.organization, owner=automation.owner)
     ]
+    member = _member(run, automation)
+    if member is not None:
+        # A member's run: the owner's own inbox and email become the member's; shared
+        # channels stay as configured.
+        channels = list(
+            dict.fromkeys(
+                channel_for_member(channel=channel, org=automation.organization, member=member)
+                for channel in channels
+            )
+        )
     outcomes = []
     for channel in channels:
         delivery, _ = Delivery.objects.get_or_create(run=run, channel=channel)

@@ -19,6 +19,11 @@ class SkillContext:
     time_zone: str  # the automation's zone, for showing times
     since: datetime | None = None  # the automation's previous successful run
     trigger: dict[str, Any] = field(default_factory=dict)  # event or schedule data
+    # Whose pipeline this run reports on (an org-wide automation's member): skills that
+    # read jobs or applications keep the ones the ATS says this address owns. Empty: the
+    # automation's own run, unscoped.
+    for_user_email: str = ""
+    for_user_name: str = ""
 
 
 @dataclass(frozen=True)

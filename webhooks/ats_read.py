@@ -23,6 +23,9 @@ class Job:
     status: str  # "open" | "closed"
     stages: tuple[str, ...]
     opened_at: datetime | None = None
+    # The recruiter's / hiring team's email addresses, as the ATS gives them (lowercase);
+    # empty when the ATS does not say who owns the job.
+    owner_emails: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,9 @@ class Application:
     last_activity_at: datetime
     source: str = ""
     candidate_name: str = ""
+    # Who owns this application (its recruiter or its job's team), lowercase; empty when
+    # the ATS does not say.
+    owner_emails: tuple[str, ...] = ()
 
 
 class ProviderError(Exception):

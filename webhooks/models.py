@@ -23,6 +23,11 @@ class SandboxJob(TimeStampedModel):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     stages = models.JSONField(default=list, help_text="Stage names in pipeline order.")
     opened_at = models.DateTimeField(null=True, blank=True)
+    # Who the ATS says owns the job (recruiter, hiring manager): org-wide automations scope
+    # each member's report to the jobs listing their address. Empty: nobody said.
+    owner_emails = models.JSONField(
+        default=list, blank=True, db_default=[], help_text="Recruiter / hiring team emails."
+    )
 
     class Meta:
         constraints = [

@@ -64,12 +64,16 @@ SOURCES = ["LinkedIn", "Referral", "Careers page", "Indeed", "Agency", "Sourced"
 
 
 @transaction.atomic
-def seed_sandbox(org: Organization, *, now: datetime, candidates: int = 48) -> int:
+def seed_sandbox(
+    org: Organization, *, now: datetime, candidates: int = 48, owners: list[str] | None = None
+) -> int:
     """Create the org's demo jobs, candidates and applications if missing. Returns how many
-    applications exist afterwards."""
+    applications exist afterwards. `owners`: email addresses given the jobs in turn as their
+    recruiter (so org-wide reports can be scoped per member); none: the jobs have no owner."""
     rng = random.Random(f"sandbox:{org.slug}")
     jobs = []
-    for name, department in JOBS:
+    for index, (name, department) in enumerate(JOBS):
+        owner_emails = [owners[index % len(owners)].lower()] if owners else []
         job, _ = SandboxJob.objects.get_or_create(
             organization=org,
             name=name,
@@ -77,6 +81,7 @@ def seed_sandbox(org: Organization, *, now: datetime, candidates: int = 48) -> i
                 "department": department,
                 "stages": STAGES,
                 "opened_at": now - timedelta(days=rng.randint(20, 60)),
+                "owner_emails": owner_emails,
             },
         )
         jobs.append(job)

@@ -20,6 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import Organization, time_zone_names
 from accounts.selectors import membership_acting
+from automations.audience import audience_label, audience_people
 from automations.dashboard.access import dashboard_page, refused
 from automations.dashboard.builder_forms import (
     BuilderForm,
@@ -92,12 +93,22 @@ def _channels(request: HttpRequest, org: Organization) -> list[DeliveryChannel]:
     return list(channels_for_user(user=request.user, org=org).order_by("name", "pk"))
 
 
+def _people(request: HttpRequest, org: Organization) -> list | None:
+    """The org's members, for an org admin's owner and audience inputs; None for a member,
+    who may only make automations for themself."""
+    if not membership_acting(user=request.user, org=org).is_admin:
+        return None
+    return list(audience_people(org=org))
+
+
 def _form(request: HttpRequest, automation: Automation | None, data=None, initial=None):
+    org = _org(request, automation)
     return BuilderForm(
         data,
         initial=initial,
         skills=_skills(automation),
-        channels=_channels(request, _org(request, automation)),
+        channels=_channels(request, org),
+        people=_people(request, org),
     )
 
 
@@ -149,6 +160,8 @@ def _context(
             else reverse("dashboard:automation-test-draft")
         ),
         "trigger": trigger_words(automation) if automation else "",
+        "audience_words": audience_label(automation) if automation else "",
+        "audience_inputs": form.people is not None,
         **extra,
     }
 
@@ -201,10 +214,17 @@ def _save(request: HttpRequest, automation: Automation | None) -> HttpResponse:
     raw = _spec_raw(form, automation)
     if raw is not None:
         try:
+            who = form.audience_raw()  # an org admin's owner and audience; {} for a member
             if automation is None:
-                saved = automation_create(org=request.workplace.org, owner=request.user, **raw)
+                saved = automation_create(
+                    org=request.workplace.org,
+                    owner=who.pop("owner", request.user),
+                    by=request.user,
+                    **who,
+                    **raw,
+                )
             else:
-                saved = automation_update(automation=automation, by=request.user, **raw)
+                saved = automation_update(automation=automation, by=request.user, **who, **raw)
         except ValidationError as exc:
             form.place_errors(exc)
         else:
@@ -226,6 +246,8 @@ def automation_new(request: HttpRequest) -> HttpResponse:
     template = _template_fields(request.GET.get("template"))
     fields = template["fields"] if template else None
     initial = initial_for_new(org_time_zone=request.workplace.org.time_zone, fields=fields)
+    initial.setdefault("owner", str(request.user.pk))
+    initial.setdefault("audience", Automation.Audience.OWNER)
     form = _form(request, None, initial=initial)
     context = _context(request, form, automation=None, params=initial.get("params"))
     context["template"] = template

@@ -131,8 +131,36 @@ class BuilderForm(forms.Form):
         required=False, label="Retries", help_text="How often a failed run is retried (0-10)."
     )
 
-    def __init__(self, *args, skills=(), channels=(), **kwargs) -> None:
+    # Who it is for: org admins only (the form drops these for members; see __init__).
+    owner = forms.ChoiceField(required=False, label="Owner")
+    audience = forms.ChoiceField(
+        required=False,
+        choices=(
+            (Automation.Audience.OWNER, "Just the owner"),
+            (Automation.Audience.MEMBERS, "Chosen members: one report each"),
+            (Automation.Audience.ALL_MEMBERS, "Every member of the org: one report each"),
+        ),
+        widget=forms.RadioSelect,
+        label="Who gets it",
+        help_text="Each member gets their own run, in their inbox and email, scoped to the "
+        "jobs the ATS says are theirs.",
+    )
+    audience_members = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Members"
+    )
+
+    def __init__(self, *args, skills=(), channels=(), people=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # `people`: the org's members, for an org admin; None for anyone else, who sees no
+        # owner or audience inputs (and whose posted values are never read).
+        self.people = list(people) if people is not None else None
+        if self.people is None:
+            for name in ("owner", "audience", "audience_members"):
+                del self.fields[name]
+        else:
+            choices = [(str(u.pk), u.get_full_name() or u.get_username()) for u in self.people]
+            self.fields["owner"].choices = choices
+            self.fields["audience_members"].choices = choices
         self.fields["event_type"].choices = [
             *(
                 (t, f"{event_label(t)[0].upper()}{event_label(t)[1:]} ({t})")
@@ -260,6 +288,25 @@ class BuilderForm(forms.Form):
         raw.update(converted)
         return raw
 
+    def audience_raw(self) -> dict[str, Any]:
+        """For an org admin's form: the owner, audience and chosen members as the services
+        take them (users of the org's members; an id that is no member's goes on as text, and
+        the services say it must be a member). Empty for anyone else's form."""
+        if self.people is None:
+            return {}
+        by_id = {str(u.pk): u for u in self.people}
+        owner_id = self.text("owner")
+        raw: dict[str, Any] = {"audience": self.text("audience") or Automation.Audience.OWNER}
+        if owner_id:
+            if owner_id not in by_id:
+                raise ValidationError({"owner": "Choose a member of the org as the owner."})
+            raw["owner"] = by_id[owner_id]
+        picked = [v for v in self.data.getlist("audience_members") if isinstance(v, str)][:600]
+        raw["audience_members"] = [by_id.get(v, v[:40]) for v in dict.fromkeys(picked)]
+        if raw["audience"] != Automation.Audience.MEMBERS:
+            raw["audience_members"] = []
+        return raw
+
     # -- errors ------------------------------------------------------------------------------
 
     def place_errors(self, exc: ValidationError, *, param_names: set[str] = frozenset()) -> None:
@@ -274,6 +321,8 @@ class BuilderForm(forms.Form):
                 self.extra_errors.setdefault(ERROR_FIELD[key], []).extend(messages)
             elif key == "offset_minutes":
                 self.add_error("offset_amount", messages)
+            elif key in ("owner", "audience", "audience_members") and key not in self.fields:
+                self.add_error(None, messages)
             elif key in self.fields:
                 self.add_error(key, messages)
             elif key == NON_FIELD_ERRORS:
@@ -535,6 +584,11 @@ def initial_for_automation(automation: Automation) -> dict:
             "skill": automation.skill.slug,
             "catch_up": automation.catch_up,
             "retry_limit": str(automation.retry_limit),
+            "owner": str(automation.owner_id),
+            "audience": automation.audience,
+            "audience_members": [
+                str(pk) for pk in automation.audience_members.values_list("pk", flat=True)
+            ],
         }
     )
     if automation.trigger_type == Automation.TriggerType.CRON:

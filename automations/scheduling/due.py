@@ -18,9 +18,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from automations.audience import audience_user_ids_bulk
 from automations.firing import runs_fire_bulk
 from automations.models import Automation, AutomationRun
-from automations.run_keys import missed_key, slot_key
+from automations.run_keys import member_key, missed_key, slot_key
 from automations.scheduling.slots import SlotPlan, plan_slots
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ CLAIM_FIELDS = (
     "catch_up",
     "next_run_at",
     "status",
+    "audience",
 )
 # An automation whose schedule cannot be computed is pushed back this far, so one bad row
 # never makes the scheduler fail over and over.
@@ -80,6 +82,10 @@ def fire_batch(
         rows = _claim(now, batch_size, only_ids)
         runs: list[AutomationRun] = []
         advanced: dict[datetime | None, list[int]] = defaultdict(list)
+        # Org-wide rows (rare) get their members in two queries for the whole batch; an
+        # owner-only batch makes none.
+        wide = [a for a in rows if a.audience != Automation.Audience.OWNER]
+        members = audience_user_ids_bulk(wide) if wide else {}
         for automation in rows:
             old = automation.next_run_at
             key = (
@@ -113,7 +119,7 @@ def fire_batch(
             stats.claimed += 1
             if plan is None:
                 continue
-            runs.extend(_runs_for(automation, plan, now))
+            runs.extend(_runs_for(automation, plan, now, members.get(automation.pk)))
             stats.fired += len(plan.fire)
             stats.missed += plan.missed_count
         # One UPDATE per distinct new time (a herd has few), rather than a CASE per row.
@@ -125,19 +131,38 @@ def fire_batch(
     return stats
 
 
-def _runs_for(automation: Automation, plan, now: datetime) -> list[AutomationRun]:
+def _runs_for(
+    automation: Automation, plan, now: datetime, member_ids: list[int] | None = None
+) -> list[AutomationRun]:
+    """The slots' runs: one each, or for an org-wide automation one per member per slot
+    (`member_ids`; an audience left empty falls back to one run, for the owner)."""
     triggered_by = _triggered_by(automation)
-    runs = [
-        AutomationRun(
-            automation_id=automation.pk,
-            organization_id=automation.organization_id,
-            idempotency_key=slot_key(automation, slot),
-            triggered_by=triggered_by,
-            scheduled_for=slot,
-            trigger_data={"slot": slot.isoformat()},
-        )
-        for slot in plan.fire
-    ]
+    if member_ids:
+        runs = [
+            AutomationRun(
+                automation_id=automation.pk,
+                organization_id=automation.organization_id,
+                idempotency_key=member_key(slot_key(automation, slot), user_id),
+                triggered_by=triggered_by,
+                scheduled_for=slot,
+                trigger_data={"slot": slot.isoformat()},
+                for_user_id=user_id,
+            )
+            for slot in plan.fire
+            for user_id in member_ids
+        ]
+    else:
+        runs = [
+            AutomationRun(
+                automation_id=automation.pk,
+                organization_id=automation.organization_id,
+                idempotency_key=slot_key(automation, slot),
+                triggered_by=triggered_by,
+                scheduled_for=slot,
+                trigger_data={"slot": slot.isoformat()},
+            )
+            for slot in plan.fire
+        ]
     if plan.missed_count:
         runs.append(_missed_summary(automation, plan, now, triggered_by))
     return runs

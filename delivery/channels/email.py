@@ -144,12 +144,14 @@ def cut_note(body: EmailBody) -> str:
 def _recipients(channel, message: OutgoingMessage) -> list[str]:
     recipients = list(dict.fromkeys(channel.config.get("to") or []))
     if not recipients:
-        if not message.owner.email:
+        # A member's run of an org-wide automation goes to that member, not the owner.
+        person = message.for_user or message.owner
+        if not person.email:
             raise DeliveryError(
                 "The email channel has no recipients and its owner has no email address.",
                 permanent=True,
             )
-        recipients = [message.owner.email]
+        recipients = [person.email]
     return recipients
 
 

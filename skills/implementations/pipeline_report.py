@@ -7,6 +7,7 @@ from datetime import timedelta
 from skills.registry import register
 from skills.rendering import plural, render_markdown
 from skills.results import SkillContext, SkillResult
+from skills.scoping import scope_records
 
 
 @register("pipeline-report")
@@ -14,6 +15,8 @@ def pipeline_report(ctx: SkillContext) -> SkillResult:
     new_since = ctx.now - timedelta(days=ctx.params.get("new_days", 7))
     jobs = ctx.client.list_jobs(status="open")
     active = ctx.client.list_applications(status="active")
+    # A member's run of an org-wide automation: that member's jobs only, where the ATS says.
+    jobs, active, scope = scope_records(ctx, jobs=jobs, applications=active)
     by_job: dict[str, list] = {job.id: [] for job in jobs}
     for app in active:
         if app.job_id in by_job:
@@ -46,8 +49,8 @@ def pipeline_report(ctx: SkillContext) -> SkillResult:
     )
     return SkillResult(
         title="Pipeline report",
-        body_markdown=body,
-        data={"jobs": rows, "total_active": total, "total_new": new},
+        body_markdown=scope.note + body,
+        data={"jobs": rows, "total_active": total, "total_new": new, "scoped": scope.scoped},
         summary=summary,
         empty=False,
     )

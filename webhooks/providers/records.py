@@ -20,6 +20,14 @@ def _dt(value: str | None) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _owner_emails(value: object) -> tuple[str, ...]:
+    """A provider client that knows a job's recruiter or hiring team passes their addresses
+    as `owner_emails`; none does yet, so reports are not scoped (and say so)."""
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(str(v).strip().lower() for v in value if isinstance(v, str) and v.strip())
+
+
 class ApiRecordsClient(AtsClient):
     def __init__(self, api: ProviderApi) -> None:
         self.provider = api.NAME
@@ -39,6 +47,7 @@ class ApiRecordsClient(AtsClient):
                     department="",
                     status=state,
                     stages=(),
+                    owner_emails=_owner_emails(j.get("owner_emails")),
                 )
             )
         return jobs

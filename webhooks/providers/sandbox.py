@@ -27,6 +27,7 @@ class SandboxClient(AtsClient):
                 status=job.status,
                 stages=tuple(job.stages),
                 opened_at=job.opened_at,
+                owner_emails=_emails(job.owner_emails),
             )
             for job in jobs
         ]
@@ -62,6 +63,7 @@ class SandboxClient(AtsClient):
                 last_activity_at=app.last_activity_at,
                 source=app.candidate.source,
                 candidate_name=app.candidate.name,
+                owner_emails=_emails(app.job.owner_emails),
             )
             for app in apps.order_by("applied_at", "pk")
         ]
@@ -75,6 +77,12 @@ class SandboxClient(AtsClient):
         if created_since:
             cands = cands.filter(sourced_at__gte=created_since)
         return [_candidate(c) for c in cands.order_by("sourced_at", "pk")]
+
+
+def _emails(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(str(v).strip().lower() for v in value if isinstance(v, str) and v.strip())
 
 
 def _candidate(cand: SandboxCandidate) -> Candidate:
