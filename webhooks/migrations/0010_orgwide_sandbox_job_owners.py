@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("webhooks", "0008_webhook_refusals"),
+        ("webhooks", "0009_usage_indexes"),
     ]
 
     operations = [
