@@ -5,14 +5,24 @@ from __future__ import annotations
 
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import SimpleRouter
 
+from automations.api.automations import AutomationViewSet
 from automations.api.errors import api_not_found
 from automations.api.me import MeView
 
 app_name = "api"
 
+# The org's slug (accounts.Organization.slug); OrgScoped resolves and checks it.
+ORG = r"orgs/(?P<org>[-a-zA-Z0-9_]+)"
+
+# One line per org resource (URL names api:<basename>-list, -detail, -<action>).
+router = SimpleRouter()
+router.register(rf"{ORG}/automations", AutomationViewSet, basename="automation")
+
 v1 = [
     path("me/", MeView.as_view(), name="me"),
+    *router.urls,
 ]
 
 urlpatterns = [
