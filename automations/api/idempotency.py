@@ -59,8 +59,8 @@ def _cutoff(now: datetime | None = None) -> datetime:
 def _request_hash(request: Request) -> str:
     try:
         body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
-    except (TypeError, ValueError):
-        body = repr(request.data)
+    except (TypeError, ValueError, RecursionError):
+        body = repr(request.data)[:100_000]
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 
