@@ -60,7 +60,8 @@ def _request_hash(request: Request) -> str:
     try:
         body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
     except (TypeError, ValueError, RecursionError):
-        body = repr(request.data)[:100_000]
+        # Not plain JSON data: such a body never validates, and a refused answer is not kept.
+        body = "<unrepresentable>"
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 
