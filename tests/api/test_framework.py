@@ -57,3 +57,15 @@ def test_per_user_throttle_answers_429_with_retry_after(api, owner, settings):
     assert answers[2]["RateLimit-Remaining"] == "0"
     assert int(answers[3]["Retry-After"]) >= 1
     assert_error(answers[3], "throttled")
+
+
+def test_session_writes_need_the_csrf_token(org, owner):
+    """The dashboard calls the API with its session: a cross-site POST without the CSRF token
+    is refused, as every session write is."""
+    from rest_framework.test import APIClient
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(owner)
+    response = client.post(f"/api/v1/orgs/{org.slug}/automations/", {"name": "x"}, format="json")
+    assert response.status_code == 403
+    assert "CSRF" in assert_error(response, "permission_denied")["message"]
