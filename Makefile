@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format migrations-check clean
+.PHONY: run test install lint format migrations-check clean openapi
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The API's checked-in schema (tests/api/test_schema.py fails when it drifts from the code).
+openapi: export DJANGO_SETTINGS_MODULE = config.test_settings
+openapi: install
+	$(BIN)/python manage.py spectacular --file docs/openapi.yaml --validate --fail-on-warn
 
 clean:
 	rm -rf $(VENV) .data

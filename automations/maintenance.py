@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from automations.dispatch import runs_dispatch_due, runs_resend_stale
 from automations.engine import run_fail_attempt
-from automations.models import Automation, AutomationRun
+from automations.models import Automation, AutomationRun, IdempotencyRecord
 from config.batching import in_batches
 
 logger = logging.getLogger(__name__)
@@ -124,6 +124,15 @@ def automations_purge_expired_reasons(*, now: datetime | None = None) -> int:
     return len(rows)
 
 
+def idempotency_purge_expired(*, now: datetime | None = None) -> int:
+    """The API's stored Idempotency-Key answers (automations/api/idempotency.py) past
+    API_IDEMPOTENCY_HOURS: a retry after that is a new request."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.API_IDEMPOTENCY_HOURS)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
 def purge_expired_data(*, now: datetime | None = None) -> int:
     """The one retention purge (the `automations.purge_expired_data` task): every app's copies
     of personal data past RETENTION_HOURS. Returns rows changed."""
@@ -136,4 +145,5 @@ def purge_expired_data(*, now: datetime | None = None) -> int:
         + automations_purge_expired_reasons(now=now)
         + delivery_purge_expired(now=now)
         + webhooks_purge_expired(now=now)
+        + idempotency_purge_expired(now=now)
     )

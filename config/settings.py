@@ -40,6 +40,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # The API's OpenAPI schema and docs page, with the docs' assets served from our static.
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
     "django_celery_beat",
     "django_htmx",
     # {% partialdef %}: a dashboard page and the fragments htmx swaps are one template.
@@ -319,8 +323,49 @@ LOGGING = {
 # says they hold credentials, URLs with passwords (DATABASE_URL, REDIS_URL) included.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.reporting.CredentialHidingFilter"
 
+# The JSON API under /api/ (automations/api/: its package docstring says how to add an endpoint).
 REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # TODO(tokens): "accounts.api_auth.TokenAuthentication" goes first, once it lands.
+        # The dashboard's own calls: the session, with CSRF enforced by DRF.
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only: no browsable API (its forms and inline scripts are a second surface).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["automations.api.parsers.ApiJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "automations.api.pagination.CursorPage",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "automations.api.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "automations.api.throttling.TokenRateThrottle",
+        "automations.api.throttling.OrgRateThrottle",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "automations.api.schema.ApiAutoSchema",
+}
+# Requests allowed per minute (or /s, /hour, /day), counted in the shared cache (CACHES): per
+# API token (per user for a session) and per org in the URL. Tests lower them.
+API_RATE_PER_TOKEN = env_str("API_RATE_PER_TOKEN", "600/min")
+API_RATE_PER_ORG = env_str("API_RATE_PER_ORG", "3000/min")
+# How long an Idempotency-Key's first answer is kept and replayed (then purged).
+API_IDEMPOTENCY_HOURS = 24
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Skillomatic Automations API",
+    "DESCRIPTION": (
+        "Recruiting automations: create, run and watch them. Every 4xx answer has the body "
+        '{"error": {"code", "message", "fields"}}. Lists are cursor-paginated.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # The checked-in docs/openapi.yaml must not change from run to run.
+    "SORT_OPERATIONS": True,
+    "SORT_OPERATION_PARAMETERS": True,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": True,
 }
 
 if not DEBUG:

@@ -16,6 +16,8 @@ urlpatterns = [
         ats_webhook,
         name="ats-webhook",
     ),
+    # The JSON API, its OpenAPI schema and docs (automations/api/).
+    path("api/", include("automations.api.urls")),
     path("", include("automations.urls")),
     # The recruiters' dashboard (automations/dashboard/): "/" is its home.
     path("", include("automations.dashboard.urls")),

@@ -1,0 +1,35 @@
+"""Everything under /api/ (mounted by config/urls.py): the versioned endpoints, the OpenAPI
+schema, the docs page, and a JSON 404 for any other /api/ URL."""
+
+from __future__ import annotations
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import SimpleRouter
+
+from automations.api.automations import AutomationViewSet
+from automations.api.errors import api_not_found
+from automations.api.me import MeView
+
+app_name = "api"
+
+# The org's slug (accounts.Organization.slug); OrgScoped resolves and checks it.
+ORG = r"orgs/(?P<org>[-a-zA-Z0-9_]+)"
+
+# One line per org resource (URL names api:<basename>-list, -detail, -<action>).
+router = SimpleRouter()
+router.register(rf"{ORG}/automations", AutomationViewSet, basename="automation")
+
+v1 = [
+    path("me/", MeView.as_view(), name="me"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The split view loads its start-up script from a URL of its own: no inline script, so
+    # the page passes the CSP (config/security_headers.py).
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    re_path(r"^.*$", api_not_found),
+]
