@@ -11,7 +11,7 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
-from accounts import membership_services
+from accounts import membership_services, org_services
 from accounts.admin_scoping import OrgScopedAdmin, superuser_only
 from accounts.models import Membership, Organization
 from accounts.selectors import is_org_admin
@@ -105,6 +105,18 @@ class OrganizationAdmin(OrgScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not change:  # creating orgs is superusers' (has_add_permission)
+            return super().save_model(request, obj, form, change)
+        self.check_may_save(request, obj)
+        # The service holds the rules (who changes what) and audits the change.
+        changes = {
+            f: form.cleaned_data[f] for f in form.changed_data if f in org_services.EDITABLE
+        }
+        saved = org_services.organization_update(org=obj, by=request.user, **changes)
+        for field in org_services.EDITABLE:
+            setattr(obj, field, getattr(saved, field))
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Membership:
