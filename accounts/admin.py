@@ -113,9 +113,7 @@ class OrganizationAdmin(OrgScopedAdmin):
             return super().save_model(request, obj, form, change)
         self.check_may_save(request, obj)
         # The service holds the rules (who changes what) and audits the change.
-        changes = {
-            f: form.cleaned_data[f] for f in form.changed_data if f in org_services.EDITABLE
-        }
+        changes = {f: form.cleaned_data[f] for f in form.changed_data if f in org_services.EDITABLE}
         saved = org_services.organization_update(org=obj, by=request.user, **changes)
         for field in org_services.EDITABLE:
             setattr(obj, field, getattr(saved, field))

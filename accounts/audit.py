@@ -18,6 +18,7 @@ from django.db import models
 
 from accounts.models import AuditEvent, Organization
 
+
 class AuditAction:
     """The action names of the log, one place for every writer (services, approvals, tokens)
     and every reader (the dashboard's filter, the API), so a name is spelled one way."""
@@ -90,7 +91,6 @@ class AuditAction:
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
         return sorted(cls.LABELS.items())
-
 
 
 _surface: contextvars.ContextVar[str] = contextvars.ContextVar(

@@ -47,7 +47,8 @@ def audit_events_for_user(
 ) -> QuerySet[AuditEvent]:
     """The org's events the user may read, filtered: all of them for its admins (and
     operators), none for anyone else. Unordered; `audit_page` orders and pages them."""
-    if not (acts_as_operator(user=user) or (user.is_authenticated and is_org_admin(user=user, org=org))):
+    admin = user.is_authenticated and is_org_admin(user=user, org=org)
+    if not (admin or acts_as_operator(user=user)):
         return AuditEvent.objects.none()
     events = AuditEvent.objects.filter(organization=org)
     f = filters or AuditFilter()
@@ -96,9 +97,7 @@ def audit_page(
         except (IndexError, TypeError, ValueError):
             created = None
         if created is not None:
-            events = events.filter(created_at__lte=created).exclude(
-                created_at=created, pk__gte=pk
-            )
+            events = events.filter(created_at__lte=created).exclude(created_at=created, pk__gte=pk)
     rows = list(events.select_related("actor").order_by("-created_at", "-pk")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]

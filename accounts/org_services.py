@@ -77,9 +77,7 @@ def organization_update(*, org: Organization, by: AbstractBaseUser, **changes: A
     org = Organization.objects.select_for_update().get(pk=org.pk)
     operator = by.is_superuser and by.is_active
     if not operator:
-        refused = [
-            f for f in SUPERUSER_EDITABLE if f in changes and changes[f] != getattr(org, f)
-        ]
+        refused = [f for f in SUPERUSER_EDITABLE if f in changes and changes[f] != getattr(org, f)]
         if refused:
             raise PermissionDenied(f"Only an operator can change the {' and '.join(refused)}.")
     cleaners = {

@@ -37,6 +37,7 @@ def _loopback_is_allowed(settings):
     # Channel URLs are vetted when saved; nothing here sends to them.
     settings.ALLOWED_OUTBOUND_HOSTS = ["127.0.0.1"]
 
+
 SURFACE = AuditEvent.Surface
 SLACK_URL = "http://127.0.0.1:9/services/T000/B000/very-secret-slack-path"
 API_KEY = "gh-api-key-never-in-the-log-0123"
@@ -279,7 +280,7 @@ def test_no_secret_value_appears_anywhere_in_the_log(org, owner, org_admin):
         org=org, owner=owner, kind="slack", name="Slack", config={"url": SLACK_URL}
     )
     channel_services.channel_update(channel=slack, by=owner, config={"url": SLACK_URL + "2"})
-    hook, hook_secret = channel_services.channel_create(
+    _hook, hook_secret = channel_services.channel_create(
         org=org,
         owner=owner,
         kind="webhook",
@@ -460,7 +461,8 @@ def test_the_admin_log_is_read_only_and_scoped_to_ones_orgs(
     hidden = client.get(reverse("admin:accounts_auditevent_change", args=[theirs_event.pk]))
     assert hidden.status_code in (302, 403, 404)
     assert client.get(reverse("admin:accounts_auditevent_add")).status_code == 403
-    response = client.post(reverse("admin:accounts_auditevent_delete", args=[ours.pk]), {"post": "yes"})
+    delete = reverse("admin:accounts_auditevent_delete", args=[ours.pk])
+    response = client.post(delete, {"post": "yes"})
     assert response.status_code == 403
     assert AuditEvent.objects.filter(pk=ours.pk).exists()
     # Filters and search answer.
