@@ -150,6 +150,15 @@ def audit_changes(
     return changes
 
 
+def audit_created(
+    values: Mapping[str, Any], *, secret_fields: Iterable[str] = ()
+) -> dict[str, dict[str, Any]]:
+    """The changes of a new object: its values that are set (an empty text, list or mapping
+    says nothing about the new row, so it is left out)."""
+    given = {k: v for k, v in values.items() if v is not None and v not in ("", [], {})}
+    return audit_changes({}, given, secret_fields=secret_fields)
+
+
 def audit_record(
     *,
     org: Organization,

@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from accounts.audit import AuditAction, audit_changes, audit_record
+from accounts.audit import AuditAction, audit_changes, audit_created, audit_record
 from accounts.models import Membership, Organization
 from accounts.selectors import admin_organizations_for_user, org_admin_require
 
@@ -64,7 +64,7 @@ def membership_invite(
     _check_role(role)
     user = invitable_user_find(by=by, org=org, identifier=identifier)
     membership = Membership.objects.create(user=user, organization=org, role=role)
-    _audit(membership, by, AuditAction.MEMBERSHIP_ADD, changes=audit_changes({}, {"role": role}))
+    _audit(membership, by, AuditAction.MEMBERSHIP_ADD, changes=audit_created({"role": role}))
     return membership
 
 

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import plans
-from accounts.audit import AuditAction, audit_changes, audit_record
+from accounts.audit import AuditAction, audit_changes, audit_created, audit_record
 from accounts.models import Membership, Organization
 from accounts.selectors import membership_acting, membership_require
 from automations.models import Automation
@@ -138,7 +138,7 @@ def automation_create(
         automation,
         owner,
         AuditAction.AUTOMATION_CREATE,
-        changes=audit_changes({}, _audit_snapshot(automation)),
+        changes=audit_created(_audit_snapshot(automation)),
     )
     logger.info("automation %s created by user %s (%s)", automation.pk, owner.pk, status)
     return automation
@@ -202,7 +202,9 @@ def automation_pause(
         by,
         AuditAction.AUTOMATION_PAUSE,
         changes=audit_changes({"status": was}, {"status": automation.status}),
-        note=automation.paused_reason,
+        # Not the last error an automatic pause quotes: it can name a candidate, and the log
+        # keeps no personal data (retention purges it from the automation itself).
+        note=automation.paused_reason.split("Last error:", 1)[0].strip(),
     )
     return automation
 

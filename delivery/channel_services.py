@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from accounts.audit import AuditAction, audit_changes, audit_record
+from accounts.audit import AuditAction, audit_changes, audit_created, audit_record
 from accounts.models import Organization
 from accounts.selectors import membership_require
 from config import outbound
@@ -138,9 +138,7 @@ def channel_create(
         channel,
         owner,
         AuditAction.CHANNEL_CREATE,
-        changes=audit_changes(
-            {}, channel_audit_snapshot(channel), secret_fields=AUDIT_SECRET_FIELDS
-        ),
+        changes=audit_created(channel_audit_snapshot(channel), secret_fields=AUDIT_SECRET_FIELDS),
     )
     return channel, secret
 

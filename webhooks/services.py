@@ -35,7 +35,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.audit import AuditAction, audit_changes, audit_record
+from accounts.audit import AuditAction, audit_changes, audit_created, audit_record
 from accounts.models import Organization
 from accounts.selectors import org_admin_require
 from config import outbound
@@ -244,8 +244,7 @@ def connection_create(
         connection,
         by,
         AuditAction.CONNECTION_CREATE,
-        changes=audit_changes(
-            {},
+        changes=audit_created(
             {**_audit_snapshot(connection), **_secrets_snapshot(stored)},
             secret_fields=SECRET_FIELDS,
         ),

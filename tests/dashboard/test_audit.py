@@ -149,3 +149,15 @@ def test_pages_follow_the_cursor_to_the_oldest(world, client, monkeypatch):
     assert "Paged 3</a>" not in second and "Paged 1" in second
     # A cursor that is not ours is the first page.
     assert client.get(reverse("dashboard:audit"), {"after": "junk"}).status_code == 200
+
+
+def test_an_automations_tabs_link_its_changes_for_admins(world, client):
+    auto = _paused(world)
+    link = f"{reverse('dashboard:audit')}?what=automation&amp;target={auto.public_id}"
+    edit = reverse("dashboard:automation-edit", args=[auto.public_id])
+    client.force_login(world.people["org_admin"])
+    assert link in client.get(edit).content.decode()
+    changes = _results(client.get(link.replace("&amp;", "&")).content.decode())
+    assert "Created automation" in changes and "Paused automation" in changes
+    client.force_login(world.people["owner"])
+    assert link not in client.get(edit).content.decode()
