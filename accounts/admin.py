@@ -13,9 +13,11 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts import membership_services
+from accounts import membership_services, org_services
 from accounts.admin_scoping import OrgScopedAdmin, superuser_only
-from accounts.models import Membership, Organization
+from accounts.audit import AuditAction
+from accounts.audit_reads import audit_events_visible
+from accounts.models import AuditEvent, Membership, Organization
 from accounts.selectors import is_org_admin
 
 INVITE_LABEL = "User (exact username or email)"
@@ -117,6 +119,16 @@ class OrganizationAdmin(OrgScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser and super().has_delete_permission(request, obj)
 
+    def save_model(self, request, obj, form, change):
+        if not change:  # creating orgs is superusers' (has_add_permission)
+            return super().save_model(request, obj, form, change)
+        self.check_may_save(request, obj)
+        # The service holds the rules (who changes what) and audits the change.
+        changes = {f: form.cleaned_data[f] for f in form.changed_data if f in org_services.EDITABLE}
+        saved = org_services.organization_update(org=obj, by=request.user, **changes)
+        for field in org_services.EDITABLE:
+            setattr(obj, field, getattr(saved, field))
+
     def save_formset(self, request, form, formset, change):
         if formset.model is not Membership:
             return super().save_formset(request, form, formset, change)
@@ -190,6 +202,62 @@ class MembershipAdmin(OrgScopedAdmin):
     def delete_queryset(self, request, queryset):
         for membership in queryset:
             membership_services.membership_remove(membership=membership, by=request.user)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(OrgScopedAdmin):
+    """The audit log of the orgs one administers, read-only: it is written only by
+    `accounts.audit.audit_record`, in the transaction of the change it records."""
+
+    scoped_queryset = staticmethod(audit_events_visible)
+    list_display = [
+        "created_at",
+        "actor_label",
+        "surface",
+        "action_words",
+        "target_type",
+        "target_label",
+        "changes_shown",
+    ]
+    list_filter = ["action", "surface", "target_type"]
+    search_fields = ["actor_label", "target_label"]
+    date_hierarchy = "created_at"
+    list_select_related = ["organization"]
+    fields = [
+        "created_at",
+        "organization",
+        "actor_label",
+        "surface",
+        "action",
+        "target_type",
+        "target_id",
+        "target_label",
+        "changes_shown",
+        "note",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="action", ordering="action")
+    def action_words(self, obj: AuditEvent) -> str:
+        return AuditAction.label(obj.action)
+
+    @admin.display(description="changes")
+    def changes_shown(self, obj: AuditEvent) -> str:
+        return "; ".join(
+            f"{field}: {change.get('from')!r} -> {change.get('to')!r}"
+            if isinstance(change, dict)
+            else f"{field}: {change!r}"
+            for field, change in (obj.changes or {}).items()
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 # Accounts and groups are operators' business: an org admin holding a stray "change user"

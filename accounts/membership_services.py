@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
+from accounts.audit import AuditAction, audit_changes, audit_created, audit_record
 from accounts.models import Membership, Organization
 from accounts.selectors import admin_organizations_for_user, org_admin_require
 
@@ -62,7 +63,21 @@ def membership_invite(
     org_admin_require(user=by, org=org)
     _check_role(role)
     user = invitable_user_find(by=by, org=org, identifier=identifier)
-    return Membership.objects.create(user=user, organization=org, role=role)
+    membership = Membership.objects.create(user=user, organization=org, role=role)
+    _audit(membership, by, AuditAction.MEMBERSHIP_ADD, changes=audit_created({"role": role}))
+    return membership
+
+
+def _audit(membership: Membership, by: AbstractBaseUser, action: str, **kwargs) -> None:
+    user = membership.user
+    audit_record(
+        org=membership.organization,
+        actor=by,
+        action=action,
+        target=membership,
+        target_label=getattr(user, "email", "") or user.get_username(),
+        **kwargs,
+    )
 
 
 @transaction.atomic
@@ -74,8 +89,15 @@ def membership_set_role(*, membership: Membership, role: str, by: AbstractBaseUs
         return membership
     if membership.is_admin:
         _keep_one_admin(membership)
+    was = membership.role
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
+    _audit(
+        membership,
+        by,
+        AuditAction.MEMBERSHIP_ROLE_CHANGE,
+        changes=audit_changes({"role": was}, {"role": role}),
+    )
     return membership
 
 
@@ -85,6 +107,7 @@ def membership_remove(*, membership: Membership, by: AbstractBaseUser) -> None:
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.is_admin:
         _keep_one_admin(membership)
+    _audit(membership, by, AuditAction.MEMBERSHIP_REMOVE)
     membership.delete()
 
 

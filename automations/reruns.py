@@ -25,6 +25,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.audit import AuditAction, audit_record
 from accounts.models import Organization
 from accounts.selectors import membership_acting
 from automations.dispatch import runs_send
@@ -72,6 +73,14 @@ def run_rerun(*, run: AutomationRun, by: AbstractBaseUser) -> AutomationRun:
             # In the same transaction: the worker, sent the run after commit, sees the link.
             AutomationRun.objects.filter(pk=rerun.pk).update(rerun_of=run)
             rerun.rerun_of = run
+            audit_record(
+                org=run.organization,
+                actor=by,
+                action=AuditAction.RUN_RERUN,
+                target=run,
+                target_label=f"{automation.name}: run {run.public_id}",
+                note=f"rerun {rerun.public_id}",
+            )
     return rerun
 
 
@@ -169,6 +178,14 @@ def runs_rerun_bulk(
         ids = list(batch.runs.values_list("pk", flat=True))
         batch.total = len(ids)
         batch.save(update_fields=["total", "updated_at"])
+        audit_record(
+            org=org,
+            actor=user,
+            action=AuditAction.RERUN_BATCH_CREATE,
+            target=batch,
+            target_label=name,
+            changes={"filters": batch.filters, "runs": batch.total},
+        )
 
         def send() -> None:
             for start in range(0, len(ids), SEND_CHUNK):

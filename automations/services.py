@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import plans
+from accounts.audit import AuditAction, audit_changes, audit_created, audit_record
 from accounts.models import Membership, Organization
 from accounts.selectors import membership_acting, membership_get, membership_require
 from automations.models import Automation
@@ -51,6 +52,25 @@ def automation_check_can_manage(
     if not automations_for_user(user=by, write=True).filter(pk=automation.pk).exists():
         raise PermissionDenied("Only the automation's owner or an org admin can change it.")
     return membership
+
+
+def _audit_snapshot(automation: Automation) -> dict[str, Any]:
+    """The editable fields as the audit log compares them (channels by name, the skill by
+    slug), so an edit logs only what changed."""
+    values = {field: getattr(automation, field) for field in EDITABLE if field != "channels"}
+    values["skill"] = automation.skill.slug if automation.skill_id else None
+    values["owner"] = automation.owner.get_username() if automation.owner_id else None
+    values["audience"] = automation.audience
+    if automation.pk:
+        values["channels"] = sorted(str(c) for c in automation.delivery_channels.all())
+        values["audience_members"] = sorted(
+            u.get_username() for u in automation.audience_members.all()
+        )
+    return values
+
+
+def _audit(automation: Automation, by: AbstractBaseUser | None, action: str, **kwargs) -> None:
+    audit_record(org=automation.organization, actor=by, action=action, target=automation, **kwargs)
 
 
 def _lock_org_and_check_count(*, org: Organization, excluding: Automation | None = None) -> None:
@@ -142,6 +162,12 @@ def automation_create(
     automation.audience_members.set(who.members)
     _set_channels(automation, spec.channels)
     periodic_task_sync(automation=automation)
+    _audit(
+        automation,
+        by or owner,
+        AuditAction.AUTOMATION_CREATE,
+        changes=audit_created(_audit_snapshot(automation)),
+    )
     logger.info("automation %s created by user %s (%s)", automation.pk, owner.pk, status)
     return automation
 
@@ -164,6 +190,7 @@ def automation_update(
             existing=automation,
             trigger_type=changes.get("trigger_type"),
         )
+    before = _audit_snapshot(automation)
     spec = automation_spec_clean(org=automation.organization, raw=changes, existing=automation)
     if who is None and automation.audience != Automation.Audience.OWNER:
         # A trigger change may make the saved audience invalid (relative: owner only).
@@ -191,6 +218,9 @@ def automation_update(
     if spec.channels is not None:
         _set_channels(automation, spec.channels)
     periodic_task_sync(automation=automation)
+    changed = audit_changes(before, _audit_snapshot(automation))
+    if changed:  # a save that changed nothing is not a change
+        _audit(automation, by, AuditAction.AUTOMATION_UPDATE, changes=changed)
     return automation
 
 
@@ -237,11 +267,21 @@ def automation_pause(
         raise ValidationError(
             "This automation is waiting for an admin's approval; it cannot be paused."
         )
+    was = automation.status
     automation.status = Automation.Status.PAUSED
     automation.paused_reason = str(reason or "")[:300]
     automation.next_run_at = None
     automation.save(update_fields=["status", "paused_reason", "next_run_at", "updated_at"])
     periodic_task_sync(automation=automation)
+    _audit(
+        automation,
+        by,
+        AuditAction.AUTOMATION_PAUSE,
+        changes=audit_changes({"status": was}, {"status": automation.status}),
+        # Not the last error an automatic pause quotes: it can name a candidate, and the log
+        # keeps no personal data (retention purges it from the automation itself).
+        note=automation.paused_reason.split("Last error:", 1)[0].strip(),
+    )
     return automation
 
 
@@ -253,7 +293,15 @@ def automation_resume(*, automation: Automation, by: AbstractBaseUser | None) ->
         raise ValidationError("This automation is waiting for an admin's approval.")
     if automation.status == Automation.Status.ACTIVE:
         return automation
-    return _activate(automation)
+    was = automation.status
+    automation = _activate(automation)
+    _audit(
+        automation,
+        by,
+        AuditAction.AUTOMATION_RESUME,
+        changes=audit_changes({"status": was}, {"status": automation.status}),
+    )
+    return automation
 
 
 @transaction.atomic
@@ -264,7 +312,15 @@ def automation_approve(*, automation: Automation, by: AbstractBaseUser) -> Autom
     automation = Automation.objects.select_for_update().get(pk=automation.pk)
     if automation.status != Automation.Status.PENDING_APPROVAL:
         raise ValidationError("This automation is not waiting for approval.")
-    return _activate(automation)
+    was = automation.status
+    automation = _activate(automation)
+    _audit(
+        automation,
+        by,
+        AuditAction.AUTOMATION_APPROVE,
+        changes=audit_changes({"status": was}, {"status": automation.status}),
+    )
+    return automation
 
 
 def _activate(automation: Automation) -> Automation:
@@ -294,6 +350,8 @@ def _activate(automation: Automation) -> Automation:
 def automation_delete(*, automation: Automation, by: AbstractBaseUser | None) -> None:
     automation_check_can_manage(automation=automation, by=by)
     periodic_task_remove(automation=automation)
+    # Logged before the row goes: the event keeps its id and name.
+    _audit(automation, by, AuditAction.AUTOMATION_DELETE)
     automation.delete()
 
 
@@ -313,10 +371,12 @@ def automation_run_now(*, automation: Automation, by: AbstractBaseUser | None):
         and not membership.is_admin
     ):
         raise ValidationError("This automation is waiting for an admin's approval.")
-    run, _created = run_fire(
-        automation=automation,
-        key=manual_key(),
-        triggered_by=AutomationRun.TriggeredBy.MANUAL,
-        trigger_data={"by_user": by.pk if by is not None else None},
-    )
+    with transaction.atomic():
+        run, _created = run_fire(
+            automation=automation,
+            key=manual_key(),
+            triggered_by=AutomationRun.TriggeredBy.MANUAL,
+            trigger_data={"by_user": by.pk if by is not None else None},
+        )
+        _audit(automation, by, AuditAction.AUTOMATION_RUN_NOW, note=f"run {run.public_id}")
     return run

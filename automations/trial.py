@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
+from accounts.audit import AuditAction, audit_record
 from accounts.models import Organization
 from accounts.selectors import membership_require
 from automations.engine import run_execute_test, skill_run
@@ -121,6 +122,14 @@ def automation_test(*, automation: Automation, by: AbstractBaseUser) -> TrialRes
         trigger_data=trigger,
         send=False,  # executed right here, below
         fan_out=False,  # a test is one run, shown to the person testing
+    )
+    # Logged as soon as the run exists: what the test then does is on the run itself.
+    audit_record(
+        org=automation.organization,
+        actor=by,
+        action=AuditAction.AUTOMATION_TEST_RUN,
+        target=automation,
+        note=f"run {run.public_id}",
     )
     outcome = run_execute_test(run_id=run.pk)
     run = outcome.run

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from accounts.audit import AuditAction, audit_changes, audit_created, audit_record
 from accounts.models import Organization
 from accounts.selectors import membership_require
 from config import outbound
@@ -18,6 +19,34 @@ from delivery.models import DeliveryChannel
 from delivery.selectors import channels_for_user
 
 URL_KINDS = {DeliveryChannel.Kind.SLACK, DeliveryChannel.Kind.TEAMS, DeliveryChannel.Kind.WEBHOOK}
+# A Slack or Teams incoming-webhook URL is itself the credential, and a webhook's URL may
+# carry a token: the audit log says they changed, never what they are.
+AUDIT_SECRET_FIELDS = ("url", "secret")
+
+
+def channel_audit_snapshot(channel: DeliveryChannel) -> dict:
+    """The channel's editable values as the audit log compares them."""
+    config = channel.config or {}
+    return {
+        "name": channel.name,
+        "kind": channel.kind,
+        "to": config.get("to"),
+        "url": config.get("url"),
+        "secret": config.get("secret"),
+    }
+
+
+def channel_audit(
+    channel: DeliveryChannel, by: AbstractBaseUser | None, action: str, **kwargs
+) -> None:
+    audit_record(
+        org=channel.organization,
+        actor=by,
+        action=action,
+        target=channel,
+        target_label=channel.name,
+        **kwargs,
+    )
 
 
 # A sane cap on one email channel's recipients (a list, not a mailing system), and the
@@ -105,6 +134,12 @@ def channel_create(
     channel = DeliveryChannel.objects.create(
         organization=org, owner=owner, kind=kind, name=name, config=clean
     )
+    channel_audit(
+        channel,
+        owner,
+        AuditAction.CHANNEL_CREATE,
+        changes=audit_created(channel_audit_snapshot(channel), secret_fields=AUDIT_SECRET_FIELDS),
+    )
     return channel, secret
 
 
@@ -155,6 +190,7 @@ def channel_update(
     config: dict | None = None,
 ) -> DeliveryChannel:
     channel_check_can_manage(channel=channel, by=by)
+    before = channel_audit_snapshot(channel)
     if name is not None:
         channel.name = _clean_name(
             name, org=channel.organization, owner=channel.owner, channel_pk=channel.pk
@@ -167,6 +203,11 @@ def channel_update(
         # A fixed configuration gets another chance.
         channel.status, channel.last_error, channel.last_error_at = "ok", "", None
     channel.save()
+    changed = audit_changes(
+        before, channel_audit_snapshot(channel), secret_fields=AUDIT_SECRET_FIELDS
+    )
+    if changed:
+        channel_audit(channel, by, AuditAction.CHANNEL_UPDATE, changes=changed)
     return channel
 
 
@@ -193,6 +234,7 @@ def channel_delete(*, channel: DeliveryChannel, by: AbstractBaseUser) -> None:
                 "Remove it from them first, then delete it."
             }
         )
+    channel_audit(channel, by, AuditAction.CHANNEL_DELETE)
     channel.delete()
 
 

@@ -14,7 +14,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from delivery.channel_services import channel_check_can_manage, channel_for_member, default_inbox
+from accounts.audit import AuditAction
+from delivery.channel_services import (
+    channel_audit,
+    channel_check_can_manage,
+    channel_for_member,
+    default_inbox,
+)
 from delivery.channels import email, in_app, slack, teams, webhook
 from delivery.errors import DeliveryError
 from delivery.links import run_page_url
@@ -284,6 +290,10 @@ def channel_send_test(*, channel: DeliveryChannel, by: AbstractBaseUser | None =
         organization_id=channel.organization_id,
     )
     detail, error = send_with_retries(channel, message)
+    # The outcome in a word only: a delivery error can quote the channel's URL.
+    channel_audit(
+        channel, by, AuditAction.CHANNEL_TEST, note="delivered" if error is None else "failed"
+    )
     if error is None:
         DeliveryChannel.objects.filter(pk=channel.pk).update(
             status=DeliveryChannel.Status.OK, last_error="", last_error_at=None

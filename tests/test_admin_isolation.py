@@ -28,7 +28,7 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
-from accounts.models import Membership, Organization
+from accounts.models import AuditEvent, Membership, Organization
 from automations.firing import run_fire
 from automations.management.commands.seed_demo import admin_groups_sync
 from automations.models import Automation
@@ -61,6 +61,7 @@ GLOBAL_CATALOG = {"skills.skill"}  # readable by staff with the permission, writ
 ORG_PATH = {
     "accounts.organization": "",
     "accounts.membership": "organization",
+    "accounts.auditevent": "organization",
     "automations.automation": "organization",
     "automations.automationrun": "organization",
     "delivery.notification": "organization",
@@ -82,6 +83,8 @@ OWNER_PATH = {
     "delivery.delivery": "channel.owner",
 }
 OWNER_WRITES = {"delivery.notification", "delivery.deliverychannel"}
+# Written only by the services (accounts.audit): viewable at most, by anyone.
+READ_ONLY = {"accounts.auditevent"}
 # Where a row lives and whose it is: set once, never moved by anyone but a superuser.
 FIXED = ("organization_id", "owner_id", "user_id", "connection_id", "channel_id", "kind")
 COVERED = SUPERUSER_ONLY | GLOBAL_CATALOG | set(ORG_PATH)
@@ -143,6 +146,12 @@ def shared_org_objects(org, tag: str) -> dict[str, models.Model]:
     connection = AtsConnection.objects.create(organization=org, provider="greenhouse", name=tag)
     return {
         "accounts.organization": org,
+        "accounts.auditevent": AuditEvent.objects.create(
+            organization=org,
+            action="automation.pause",
+            target_type="automation",
+            target_label=f"Audited {tag}",
+        ),
         "webhooks.sandboxjob": job,
         "webhooks.sandboxcandidate": candidate,
         "webhooks.sandboxapplication": SandboxApplication.objects.create(
@@ -225,6 +234,13 @@ def world(org, other_org, superuser, org_admin, owner, outsider, other_org_admin
 
 def access(user, label: str, obj) -> str:
     """ "none", "view" or "write": what `user` may do to `obj` by the rules of issue 10."""
+    if label in READ_ONLY:
+        level = _access(user, label, obj)
+        return "view" if level == "write" else level
+    return _access(user, label, obj)
+
+
+def _access(user, label: str, obj) -> str:
     if user.is_superuser:
         return "write"
     if label in SUPERUSER_ONLY:

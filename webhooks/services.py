@@ -35,6 +35,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.audit import AuditAction, audit_changes, audit_created, audit_record
 from accounts.models import Organization
 from accounts.selectors import org_admin_require
 from config import outbound
@@ -56,6 +57,7 @@ MAX_POLL_SECONDS = 24 * 3600
 _PRINTABLE = re.compile(r"[\x21-\x7e]+")
 
 EDITABLE = ("name", "mode", "base_url", "region", "poll_interval_seconds")
+SECRET_FIELDS = ("webhook_secret", "api_key")
 
 
 def new_webhook_secret() -> str:
@@ -173,6 +175,26 @@ def _secrets_store(connection: AtsConnection, secrets: dict) -> None:
     _forget_on_commit(connection)
 
 
+def _audit_snapshot(connection: AtsConnection) -> dict[str, Any]:
+    return {field: getattr(connection, field) for field in ("provider", *EDITABLE)}
+
+
+def _secrets_snapshot(secrets: dict | None) -> dict[str, Any]:
+    # Only whether each is set reaches the log ("(set)"), never the value.
+    return {field: bool((secrets or {}).get(field)) or None for field in SECRET_FIELDS}
+
+
+def _audit(connection: AtsConnection, by: AbstractBaseUser | None, action: str, **kw) -> None:
+    audit_record(
+        org=connection.organization,
+        actor=by,
+        action=action,
+        target=connection,
+        target_label=connection.name,
+        **kw,
+    )
+
+
 # -- the services ------------------------------------------------------------------------------
 
 
@@ -218,6 +240,15 @@ def connection_create(
         secrets=stored,
         secrets_rotated_at=timezone.now() if stored else None,
     )
+    _audit(
+        connection,
+        by,
+        AuditAction.CONNECTION_CREATE,
+        changes=audit_created(
+            {**_audit_snapshot(connection), **_secrets_snapshot(stored)},
+            secret_fields=SECRET_FIELDS,
+        ),
+    )
     return connection, generated
 
 
@@ -232,6 +263,7 @@ def connection_update(
     if unknown:
         raise ValidationError({name: "This cannot be changed here." for name in sorted(unknown)})
     connection = AtsConnection.objects.select_for_update().get(pk=connection.pk)
+    before = _audit_snapshot(connection)
     cleaners = {
         "name": lambda v: _clean_name(connection.organization, v, exclude_pk=connection.pk),
         "mode": _clean_mode,
@@ -245,6 +277,9 @@ def connection_update(
     if changes:
         connection.save(update_fields=[*changes, "updated_at"])
         _forget_on_commit(connection)
+    changed = audit_changes(before, _audit_snapshot(connection))
+    if changed:
+        _audit(connection, by, AuditAction.CONNECTION_UPDATE, changes=changed)
     return connection
 
 
@@ -272,7 +307,17 @@ def connection_set_secrets(
         stored["api_key"] = _clean_secret("api_key", api_key, minimum=1, maximum=MAX_API_KEY_CHARS)
     _check_mode_has_key(connection.mode, stored)
     if stored != (connection.secrets or {}):
+        # Which secrets were set or removed, by name: compared as values, shown as "(set)".
+        changed = {
+            field: {
+                "from": "(set)" if (connection.secrets or {}).get(field) else None,
+                "to": "(set)" if stored.get(field) else None,
+            }
+            for field in SECRET_FIELDS
+            if stored.get(field) != (connection.secrets or {}).get(field)
+        }
         _secrets_store(connection, stored)
+        _audit(connection, by, AuditAction.CONNECTION_SECRET_SET, changes=changed)
     return connection
 
 
@@ -293,6 +338,12 @@ def connection_rotate_webhook_secret(*, connection: AtsConnection, by: AbstractB
     connection = AtsConnection.objects.select_for_update().get(pk=connection.pk)
     secret = new_webhook_secret()
     _secrets_store(connection, {**(connection.secrets or {}), "webhook_secret": secret})
+    _audit(
+        connection,
+        by,
+        AuditAction.CONNECTION_SECRET_ROTATE,
+        changes={"webhook_secret": {"from": "(set)", "to": "(set)"}},
+    )
     return secret
 
 
@@ -301,6 +352,7 @@ def connection_delete(*, connection: AtsConnection, by: AbstractBaseUser) -> Non
     """Delete the connection with its events and known state (the database cascades)."""
     org_admin_require(user=by, org=connection.organization)
     _forget_on_commit(connection)
+    _audit(connection, by, AuditAction.CONNECTION_DELETE)
     connection.delete()
 
 
@@ -319,6 +371,13 @@ def connection_test(*, connection: AtsConnection, by: AbstractBaseUser) -> Conne
     holds a secret, the URL's path or query, or the ATS's answer."""
     org_admin_require(user=by, org=connection.organization)
     connection = AtsConnection.objects.get(pk=connection.pk)
+    result = _probe(connection)
+    # The outcome's kind only ("ok", "bad_key", ...): never the ATS's answer.
+    _audit(connection, by, AuditAction.CONNECTION_TEST, note=result.kind)
+    return result
+
+
+def _probe(connection: AtsConnection) -> ConnectionTest:
     name = connection.get_provider_display()
     try:
         api = api_client_new(connection, retries=False)

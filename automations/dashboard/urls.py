@@ -1,4 +1,5 @@
 from automations.dashboard import (
+    audit,
     automation_list,
     builder,
     channels,
@@ -22,4 +23,5 @@ urlpatterns = [
     *connections.urls,
     *inbox.urls,
     *usage.urls,
+    *audit.urls,
 ]

@@ -80,6 +80,12 @@ KEYS = [
     "remove_key",
     "password",
     "username",
+    # the audit log's filter
+    "person",
+    "what",
+    "target",
+    "since",
+    "until",
 ]
 HOSTILE = {
     "nul": "a\x00b",
