@@ -1,4 +1,5 @@
 from automations.dashboard import (
+    api_tokens,
     automation_list,
     builder,
     channels,
@@ -20,4 +21,5 @@ urlpatterns = [
     *channels.urls,
     *connections.urls,
     *inbox.urls,
+    *api_tokens.urls,
 ]
