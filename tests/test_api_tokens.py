@@ -228,3 +228,41 @@ def test_unknown_revoked_expired_and_inactive_answer_401(owner):
     response = _call(f"Bearer {raw}")
     _refused(response, "token_revoked")
     assert "This token was revoked on" in str(response.data["detail"])
+
+
+# -- the admin: superusers only, read-only, revoke through the service -----------------------
+
+
+def test_the_admin_lists_tokens_for_superusers_without_the_hash(client, owner, superuser):
+    token, raw = api_token_create(user=owner, name="CI")
+    client.force_login(superuser)
+    page = client.get("/admin/accounts/apitoken/").content.decode()
+    assert token.prefix in page and "CI" in page
+    detail = client.get(f"/admin/accounts/apitoken/{token.pk}/change/").content.decode()
+    assert token.key_hash not in detail and raw not in detail
+    assert client.get("/admin/accounts/apitoken/add/").status_code == 403
+
+
+def test_the_admin_revoke_action_goes_through_the_service(client, owner, superuser):
+    token, _ = api_token_create(user=owner, name="CI")
+    client.force_login(superuser)
+    response = client.post(
+        "/admin/accounts/apitoken/",
+        {"action": "revoke", "_selected_action": [token.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
+    assert AuditEvent.objects.filter(action="token_revoke", actor=superuser).exists()
+
+
+def test_org_admins_cannot_reach_the_token_admin(client, owner, org_admin):
+    token, _ = api_token_create(user=owner, name="CI")
+    org_admin.is_staff = True
+    org_admin.save(update_fields=["is_staff"])
+    client.force_login(org_admin)
+    assert client.get("/admin/accounts/apitoken/").status_code == 403
+    client.post(
+        "/admin/accounts/apitoken/",
+        {"action": "revoke", "_selected_action": [token.pk], "post": "yes"},
+    )
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is None
