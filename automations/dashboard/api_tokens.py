@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS as NON_FIELD
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -82,7 +83,8 @@ def tokens(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 for error in errors:
-                    form.add_error("name" if field != "expires" else "expires", error)
+                    # The service names its expiry fields expires_*: the form has one.
+                    form.add_error("name" if field in ("name", NON_FIELD) else "expires", error)
         else:
             response = _render(request, TokenForm(), created=token, plaintext=raw)
             # The only answer that ever holds the token: no cache may keep it.
