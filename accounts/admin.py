@@ -5,7 +5,7 @@ are operators' business (superusers only)."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
@@ -15,9 +15,10 @@ from django.utils.html import format_html
 
 from accounts import membership_services, org_services
 from accounts.admin_scoping import OrgScopedAdmin, superuser_only
+from accounts.api_tokens import api_token_revoke, token_status
 from accounts.audit import AuditAction
 from accounts.audit_reads import audit_events_visible
-from accounts.models import AuditEvent, Membership, Organization
+from accounts.models import ApiToken, AuditEvent, Membership, Organization
 from accounts.selectors import is_org_admin
 
 INVITE_LABEL = "User (exact username or email)"
@@ -266,3 +267,57 @@ for _model, _admin_class in ((get_user_model(), UserAdmin), (Group, GroupAdmin))
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
     admin.site.register(_model, superuser_only(_admin_class))
+
+
+class _ApiTokenAdminBase(admin.ModelAdmin):
+    """Personal API tokens, for operators: who has which, and when each was used; revoked
+    through the service (audited in every org of the user). The hash is never shown, and
+    tokens are made only by their owners, in the dashboard."""
+
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "status",
+    ]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix", "user__username", "user__email"]
+    list_select_related = ["user"]
+    fields = ["user", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    @admin.display(description="Status")
+    def status(self, obj: ApiToken) -> str:
+        return token_status(obj).capitalize()
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        done = 0
+        for token in queryset:
+            if token.revoked_at is None:
+                api_token_revoke(token=token, by=request.user)
+                done += 1
+        self.message_user(request, f"Revoked {done} token(s).", messages.SUCCESS)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # Deleting would drop a token without the audited revoke: use "Revoke".
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_model(self, request, obj):
+        # Deleting a user deletes their tokens, and Django asks this admin's permission for
+        # it; a token deleted here on its own is revoked first, so the audit log says so.
+        api_token_revoke(token=obj, by=request.user)
+        super().delete_model(request, obj)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(superuser_only(_ApiTokenAdminBase)):
+    def has_add_permission(self, request, *args):
+        return False  # made only by their owners, who see the token once

@@ -326,7 +326,8 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "config.reporting.CredentialHidingFilter"
 # The JSON API under /api/ (automations/api/: its package docstring says how to add an endpoint).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # TODO(tokens): "accounts.api_auth.TokenAuthentication" goes first, once it lands.
+        # Integrators: personal API tokens (Authorization: Bearer), hashed at rest.
+        "accounts.api_auth.TokenAuthentication",
         # The dashboard's own calls: the session, with CSRF enforced by DRF.
         "rest_framework.authentication.SessionAuthentication",
     ],

@@ -28,6 +28,7 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
+from accounts.api_tokens import api_token_create
 from accounts.models import AuditEvent, Membership, Organization
 from automations.firing import run_fire
 from automations.management.commands.seed_demo import admin_groups_sync
@@ -56,6 +57,7 @@ SUPERUSER_ONLY = {
     "django_celery_beat.intervalschedule",
     "django_celery_beat.clockedschedule",
     "django_celery_beat.solarschedule",
+    "accounts.apitoken",
 }
 GLOBAL_CATALOG = {"skills.skill"}  # readable by staff with the permission, written by superusers
 ORG_PATH = {
@@ -212,6 +214,7 @@ def world(org, other_org, superuser, org_admin, owner, outsider, other_org_admin
             "skills.skill": {"G": skill("pipeline-report")},
             "auth.user": {"G": boss_b},
             "auth.group": {"G": g["Recruiters"]},
+            "accounts.apitoken": {"B": api_token_create(user=boss_b, name="B's token")[0]},
             "django_celery_beat.periodictask": {
                 "B": b_auto.periodic_task,
                 "system": PeriodicTask.objects.create(name="sys", task="x.y", interval=interval),

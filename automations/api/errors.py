@@ -128,6 +128,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             (value for cls, value in _CODES.items() if isinstance(exc, cls)),
             str(getattr(exc, "default_code", "error")),
         )
+        # A specific code the raiser gave (token_revoked, token_expired, ...) wins over the
+        # class's generic one.
+        given = getattr(exc.detail, "code", None)
+        if isinstance(given, str) and given != getattr(exc, "default_code", None):
+            code = given
         message, fields = " ".join(_flatten(exc.detail)), {}
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         message = f"Too many requests. Try again in {int(exc.wait) + 1} s."

@@ -8,11 +8,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from automations.api import idempotency
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Personal API tokens (accounts.api_auth) as the schema's `bearerAuth` scheme, so
+    clients and schemathesis know to send `Authorization: Bearer <token>`."""
+
+    target_class = "accounts.api_auth.TokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal API token, made on the dashboard's profile page.",
+        }
 
 
 class ErrorDetailSerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ through a selector, call one service, and render; no rule lives in a view.
 
 One module per area, each exporting `urls` (gathered by urls.py):
   shell.py        sign-in, sign-out, profile (time zone), org switcher, home
+  api_tokens.py   the user's personal API tokens (list, make: shown once, revoke)
   access.py       the `dashboard_page` decorator every page uses: signed in, in an org,
                   times in the user's zone, refusals as pages
 """

@@ -1,4 +1,5 @@
 from automations.dashboard import (
+    api_tokens,
     audit,
     automation_list,
     builder,
@@ -24,4 +25,5 @@ urlpatterns = [
     *inbox.urls,
     *usage.urls,
     *audit.urls,
+    *api_tokens.urls,
 ]

@@ -24,10 +24,21 @@ TOKEN_ROLES = ("expired_token", "revoked_token")
 
 
 def _default_token_maker(user: Any, *, expired: bool = False, revoked: bool = False) -> str | None:
-    """The raw key of a new API token of `user` (expired or revoked as asked), or None while
-    the tokens service does not exist. TOKEN_HOOK: the tokens lane replaces this body with a
-    call to its service (accounts.models.ApiToken via the service, never by hand)."""
-    return None
+    """The raw key of a new API token of `user` (expired or revoked as asked), made by the
+    tokens service as a person makes one in the dashboard."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.api_tokens import api_token_create, api_token_revoke
+    from accounts.models import ApiToken
+
+    token, raw = api_token_create(user=user, name=f"matrix {ApiToken.objects.count()}")
+    if expired:
+        ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(hours=1))
+    if revoked:
+        api_token_revoke(token=token, by=user)
+    return raw
 
 
 make_token: Callable[..., str | None] = _default_token_maker
@@ -38,7 +49,7 @@ def tokens_available() -> bool:
         import accounts.api_auth  # noqa: F401
     except ImportError:
         return False
-    return make_token is not _default_token_maker
+    return make_token is not None
 
 
 def roles() -> tuple[str, ...]:
@@ -107,7 +118,9 @@ def client_for(world: World, role: str) -> APIClient:
         )
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     elif world.people.get(role) is not None:
-        client.force_login(world.people[role])
+        # Signed-in roles call as integrators do, with a live token of their own (the
+        # session path, which the dashboard uses, has its own tests).
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token(world.people[role])}")
     return client
 
 

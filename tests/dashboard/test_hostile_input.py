@@ -13,6 +13,7 @@ import uuid
 import pytest
 from django.urls import URLPattern, reverse
 
+from accounts.api_tokens import api_token_create
 from automations.dashboard import urls as dashboard_urls
 from automations.firing import run_fire
 from automations.models import AutomationRun, RerunBatch
@@ -86,6 +87,7 @@ KEYS = [
     "target",
     "since",
     "until",
+    "expires",
 ]
 HOSTILE = {
     "nul": "a\x00b",
@@ -114,7 +116,9 @@ def _targets(world):
     )
     batch = RerunBatch.objects.create(organization=org, created_by=owner, name="Batch")
     note = Notification.objects.create(organization=org, user=owner, title="Hi", run=run)
+    token, _ = api_token_create(user=owner, name="Hostile token")
     return {
+        "prefix": token.prefix,
         "automation": auto.public_id,
         "run": run.public_id,
         "rerun-batch": batch.public_id,
@@ -125,6 +129,8 @@ def _targets(world):
 
 
 def _path(pattern: URLPattern, targets: dict) -> str:
+    if "<str:prefix>" in str(pattern.pattern):  # an API token of the owner's
+        return reverse(f"dashboard:{pattern.name}", args=[targets["prefix"]])
     if "public_id" not in str(pattern.pattern):
         return reverse(f"dashboard:{pattern.name}")
     name = pattern.name
