@@ -1,4 +1,5 @@
 from automations.dashboard import (
+    approvals,
     automation_list,
     builder,
     channels,
@@ -20,4 +21,5 @@ urlpatterns = [
     *channels.urls,
     *connections.urls,
     *inbox.urls,
+    *approvals.urls,
 ]
