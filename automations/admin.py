@@ -7,8 +7,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -23,6 +26,8 @@ from django_celery_beat.models import (
 
 from accounts.admin_scoping import OrgScopedAdmin, superuser_only
 from automations import services
+from automations.approval_policy import flagged
+from automations.describe import trigger_words
 from automations.models import Automation, AutomationRun
 from automations.scheduling import cron
 from automations.scheduling.schedule_records import FIRE_TASK
@@ -133,18 +138,46 @@ class AutomationForm(forms.ModelForm):
         pass
 
 
+RECENT_RUNS = 10
+
+
+class _RecentRuns(BaseInlineFormSet):
+    """The automation's newest runs only: its history can be a million rows (the run admin
+    and the dashboard's history page them)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.queryset = self.queryset.order_by("-created_at", "-pk")[:RECENT_RUNS]
+
+
 class RunInline(admin.TabularInline):
     model = AutomationRun
+    formset = _RecentRuns
     extra = 0
     max_num = 0
     can_delete = False
-    fields = ["idempotency_key", "status", "scheduled_for", "duration_ms", "error_code"]
+    fields = ["status", "triggered_by", "scheduled_for", "duration_ms", "error_code"]
     readonly_fields = fields
     ordering = ["-created_at"]
     show_change_link = True
+    verbose_name_plural = f"Recent runs (the last {RECENT_RUNS})"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).order_by("-created_at")
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,  # the service says why an empty one is refused
+        help_text="Its owner is told this, e.g. “Sends candidate data to an outside Slack.”",
+    )
 
 
 @admin.register(Automation)
@@ -156,23 +189,23 @@ class AutomationAdmin(OrgScopedAdmin):
         "owner",
         "skill",
         "trigger",
-        "status",
+        "status_with_reason",
         "next_run_local",
         "consecutive_failures",
     ]
     list_filter = ["status", "trigger_type", "skill"]
-    list_select_related = ["organization", "owner", "skill"]
+    list_select_related = ["organization", "owner", "skill", "reviewed_by"]
     search_fields = ["name"]
     readonly_fields = [
-        "status",
-        "paused_reason",
+        "status_with_reason",
+        "trigger",
         "schedule_preview",
         "next_run_at",
         "last_run_at",
         "consecutive_failures",
         "periodic_task",
     ]
-    actions = ["pause", "resume", "approve", "run_now"]
+    actions = ["pause", "resume", "approve", "reject", "run_now"]
     inlines = [RunInline]
     owner_field = "owner"  # members see their own automations, read-only (the dashboard edits)
     scoped_queryset = staticmethod(automations_for_user)
@@ -184,20 +217,30 @@ class AutomationAdmin(OrgScopedAdmin):
 
     @admin.display(description="Trigger")
     def trigger(self, obj: Automation) -> str:
-        if obj.trigger_type == Automation.TriggerType.CRON:
-            return f"{cron.describe(obj.cron_expression)} ({obj.time_zone})"
-        if obj.trigger_type == Automation.TriggerType.EVENT:
-            return f"On {obj.event_type}"
-        if obj.trigger_type == Automation.TriggerType.POLL:
-            return f"Every {obj.poll_interval_seconds} s"
-        return f"{obj.offset_minutes:+d} min from each interview"
+        try:
+            return trigger_words(obj)
+        except (ValueError, TypeError):  # a stored value no description accepts
+            return obj.get_trigger_type_display()
+
+    @admin.display(description="Status", ordering="status")
+    def status_with_reason(self, obj: Automation) -> str:
+        label = obj.get_status_display()
+        if obj.status == Automation.Status.PAUSED and obj.paused_reason:
+            return f"{label}: {obj.paused_reason}"
+        if obj.status == Automation.Status.REJECTED:
+            who = obj.reviewed_by.get_username() if obj.reviewed_by else "an admin"
+            return f"{label} by {who}: {obj.review_note}"
+        if obj.status == Automation.Status.PENDING_APPROVAL:
+            return f"{label}: {flagged(automation=obj)}"
+        return label
 
     @admin.display(description="Next run", ordering="next_run_at")
     def next_run_local(self, obj: Automation) -> str:
+        """In the org's zone, which is what an org admin reads the whole org's runs in."""
         if not obj.next_run_at:
             return "-"
         try:
-            tz = ZoneInfo(obj.time_zone)
+            tz = ZoneInfo(obj.organization.time_zone)
         except (ValueError, ZoneInfoNotFoundError):
             return obj.next_run_at.isoformat()
         return obj.next_run_at.astimezone(tz).strftime("%a %d %b %H:%M %Z")
@@ -286,6 +329,33 @@ class AutomationAdmin(OrgScopedAdmin):
             lambda a: services.automation_approve(automation=a, by=request.user),
             "approved",
         )
+
+    @admin.action(description="Reject selected automations (asks why)", permissions=["change"])
+    def reject(self, request, queryset):
+        """An intermediate page asks the reason; the owner is told it."""
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            if reason.strip():
+                self._each(
+                    request,
+                    queryset,
+                    lambda a: services.automation_reject(
+                        automation=a, by=request.user, reason=reason
+                    ),
+                    "rejected",
+                )
+                return None
+            form.add_error("reason", "Say why, so its owner knows what to change.")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reject automations",
+            "opts": self.model._meta,
+            "automations": queryset,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/automations/reject.html", context)
 
     @admin.action(description="Run selected automations now", permissions=["change"])
     def run_now(self, request, queryset):

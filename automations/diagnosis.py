@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.plans import limits_for
+from automations.approval_policy import approvers, flagged, pending_since
 from automations.describe import trigger_words
 from automations.engine import PAUSE_AFTER_FAILED_RUNS
 from automations.models import Automation, AutomationRun
@@ -185,13 +186,26 @@ def _automations_link() -> Advice:
 
 def _status_findings(automation: Automation) -> list[Finding]:
     if automation.status == Automation.Status.PENDING_APPROVAL:
+        since = timezone.localtime(pending_since(automation)).strftime("%a %d %b %Y %H:%M %Z")
+        who = ", ".join(approvers(automation.organization)) or "an org admin"
         return [
             Finding(
                 "blocked",
                 "Waiting for an admin's approval",
-                f"{automation.organization.name} requires an admin to approve automations "
-                "made by members. It never fires (no schedule, no event, no run) until an "
-                "admin approves it.",
+                f"Waiting since {since}. {flagged(automation=automation)} It never fires "
+                "(no schedule, no event, no run) until an admin approves it. Who can "
+                f"approve it: {who}.",
+            )
+        ]
+    if automation.status == Automation.Status.REJECTED:
+        reviewer = automation.reviewed_by
+        who = (reviewer.email or reviewer.get_username()) if reviewer else "an admin"
+        return [
+            Finding(
+                "blocked",
+                f"Rejected by {who}",
+                f"The reason given: {automation.review_note or '(none)'}. It never fires while "
+                "rejected; change it and save it to send it for approval again.",
             )
         ]
     if automation.status != Automation.Status.PAUSED:

@@ -1,8 +1,7 @@
 """What the builder says before saving about the org's policies: the plan's count of active
 automations, and whether a new automation would wait for an admin's approval and why. The
-rules themselves live in automations.services (automation_create) and accounts.plans; this
-explains them ahead of time, so it grows with them (the API/governance issue extends the
-approval policy)."""
+rules themselves live in automations.approval_policy and accounts.plans; this explains them
+ahead of time with the same code."""
 
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ from typing import Any
 
 from accounts import plans
 from accounts.models import Membership, Organization
+from automations.approval_policy import approval_reason
 from automations.selectors import active_automation_count
 
 
@@ -18,14 +18,12 @@ def approval_note(
     *, org: Organization, membership: Membership, spec_or_raw: Mapping[str, Any] | Any
 ) -> str | None:
     """Why saving this new automation would leave it waiting for approval, or None when it
-    would start at once (today's rule in automation_create: the org requires approval and
-    the creator is not one of its admins; the spec is not consulted yet)."""
-    if org.approval_policy != Organization.ApprovalPolicy.NONE and not membership.is_admin:
-        return (
-            f"This one would need an admin's approval before it runs, because {org.name} "
-            "requires approval for automations created by members."
-        )
-    return None
+    would start at once: the rule automation_create applies (automations.approval_policy),
+    read from the builder's form as it is."""
+    reason = approval_reason(org=org, membership=membership, automation_or_spec=spec_or_raw)
+    if reason is None:
+        return None
+    return f"This one would need an admin's approval before it runs. {reason}"
 
 
 def plan_note(*, org: Organization) -> str:

@@ -39,6 +39,10 @@ BULK_RERUN_CAP = 10_000
 NAME_MAX = 200
 SEND_CHUNK = 1000  # runs_send claims at most this many at a time
 WAITING_FOR_APPROVAL = "This automation is waiting for an admin's approval."
+WAS_REJECTED = "This automation was rejected by an admin; edit it to send it for approval again."
+# Not approved: only an admin's rerun runs these (a rejected one is as unapproved as a
+# pending one).
+UNREVIEWED = (Automation.Status.PENDING_APPROVAL, Automation.Status.REJECTED)
 
 
 def _rerun_triggered_by(original: AutomationRun) -> str:
@@ -55,8 +59,12 @@ def run_rerun(*, run: AutomationRun, by: AbstractBaseUser) -> AutomationRun:
         if not runs_for_user(user=by, write=True).filter(pk=run.pk).exists():
             raise PermissionDenied("Only the automation's owner or an org admin can rerun it.")
         automation = Automation.objects.get(pk=run.automation_id)
-        if automation.status == Automation.Status.PENDING_APPROVAL and not membership.is_admin:
-            raise ValidationError(WAITING_FOR_APPROVAL)
+        if automation.status in UNREVIEWED and not membership.is_admin:
+            raise ValidationError(
+                WAS_REJECTED
+                if automation.status == Automation.Status.REJECTED
+                else WAITING_FOR_APPROVAL
+            )
         # The n-th rerun of this original: a second click racing the first gets the same
         # key, and the unique constraint makes it the same run.
         number = AutomationRun.objects.filter(rerun_of=run).count() + 1
@@ -105,7 +113,7 @@ def runs_rerunnable(
         status__in=AutomationRun.FINISHED
     )
     if not membership.is_admin:
-        runs = runs.exclude(automation__status=Automation.Status.PENDING_APPROVAL)
+        runs = runs.exclude(automation__status__in=UNREVIEWED)
     return runs
 
 

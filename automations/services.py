@@ -8,15 +8,18 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import plans
 from accounts.audit import AuditAction, audit_changes, audit_created, audit_record
 from accounts.models import Membership, Organization
 from accounts.selectors import membership_acting, membership_get, membership_require
+from automations.approval_policy import approval_reason, subject_of
 from automations.models import Automation
 from automations.scheduling import cron
 from automations.scheduling.schedule_records import periodic_task_remove, periodic_task_sync
@@ -31,6 +34,7 @@ from automations.validation import (
     check_plan_frequency,
 )
 from delivery.channel_services import channel_from_spec
+from delivery.notify import notify_automation_reviewed
 from skills.models import Skill
 
 logger = logging.getLogger(__name__)
@@ -150,7 +154,7 @@ def automation_create(
         },
     )
     status = Automation.Status.ACTIVE
-    if org.approval_policy != Organization.ApprovalPolicy.NONE and not acting.is_admin:
+    if approval_reason(org=org, membership=acting, automation_or_spec=spec):
         status = Automation.Status.PENDING_APPROVAL
     else:
         _lock_org_and_check_count(org=org)
@@ -202,6 +206,7 @@ def automation_update(
             existing=automation,
             trigger_type=spec.trigger_type,
         )
+    before_subject = subject_of(automation)
     schedule_changed = any(
         getattr(spec, field) != getattr(automation, field) for field in SCHEDULE_FIELDS
     )
@@ -217,6 +222,9 @@ def automation_update(
         automation.audience_members.set(who.members)
     if spec.channels is not None:
         _set_channels(automation, spec.channels)
+    _review_again_if_covered(
+        automation=automation, membership=membership, by=by, before=before_subject
+    )
     periodic_task_sync(automation=automation)
     changed = audit_changes(before, _audit_snapshot(automation))
     if changed:  # a save that changed nothing is not a change
@@ -246,6 +254,45 @@ def _set_audience(automation: Automation, who: AudienceSpec) -> None:
     automation.audience = who.audience
 
 
+def _review_again_if_covered(
+    *, automation: Automation, membership: Membership | None, by, before
+) -> None:
+    """After an edit (saved, channels set): an approved automation edited by a member in a way
+    the policy covers waits for approval again; a rejected one edited by its owner is
+    resubmitted. Judged on what was saved, so a shorthand channel and the channel it became
+    compare equal."""
+    if by is None or membership is None:
+        return
+    status = automation.status
+    if status == Automation.Status.REJECTED:
+        if automation.owner_id != by.pk or subject_of(automation) == before:
+            return
+        reason = "Edited by its owner after it was rejected."
+    elif status in (Automation.Status.ACTIVE, Automation.Status.PAUSED):
+        reason = approval_reason(
+            org=automation.organization,
+            membership=membership,
+            automation_or_spec=automation,
+            before=before,
+        )
+        if not reason:
+            return
+    else:
+        return
+    automation.status = Automation.Status.PENDING_APPROVAL
+    automation.next_run_at = None
+    automation.paused_reason = ""
+    automation.save(update_fields=["status", "next_run_at", "paused_reason", "updated_at"])
+    audit_record(
+        org=automation.organization,
+        actor=by,
+        action="automation.resubmit",
+        target=automation,
+        changes={"status": {"from": status, "to": automation.status}},
+        note=reason,
+    )
+
+
 def _set_channels(automation: Automation, specs: tuple | None) -> None:
     """The spec's channels (DeliveryChannels or shorthands, already checked); None or empty:
     the owner's inbox."""
@@ -267,6 +314,8 @@ def automation_pause(
         raise ValidationError(
             "This automation is waiting for an admin's approval; it cannot be paused."
         )
+    if automation.status == Automation.Status.REJECTED:
+        raise ValidationError(REJECTED_MESSAGE)
     was = automation.status
     automation.status = Automation.Status.PAUSED
     automation.paused_reason = str(reason or "")[:300]
@@ -291,6 +340,8 @@ def automation_resume(*, automation: Automation, by: AbstractBaseUser | None) ->
     automation = Automation.objects.select_for_update().get(pk=automation.pk)
     if automation.status == Automation.Status.PENDING_APPROVAL:
         raise ValidationError("This automation is waiting for an admin's approval.")
+    if automation.status == Automation.Status.REJECTED:
+        raise ValidationError(REJECTED_MESSAGE)
     if automation.status == Automation.Status.ACTIVE:
         return automation
     was = automation.status
@@ -304,23 +355,95 @@ def automation_resume(*, automation: Automation, by: AbstractBaseUser | None) ->
     return automation
 
 
-@transaction.atomic
-def automation_approve(*, automation: Automation, by: AbstractBaseUser) -> Automation:
+REJECTED_MESSAGE = (
+    "This automation was rejected by an admin; edit it to send it for approval again."
+)
+MAX_REVIEW_NOTE = Automation._meta.get_field("review_note").max_length
+
+
+def _pending_for_review(*, automation: Automation, by: AbstractBaseUser, verb: str) -> Automation:
+    """The automation, locked, for an org admin's review; PermissionDenied for anyone else,
+    ValidationError unless it is waiting for approval."""
     membership = membership_acting(user=by, org=automation.organization)
     if not membership.is_admin:
-        raise PermissionDenied("Only an org admin can approve automations.")
+        raise PermissionDenied(f"Only an org admin can {verb} automations.")
     automation = Automation.objects.select_for_update().get(pk=automation.pk)
     if automation.status != Automation.Status.PENDING_APPROVAL:
-        raise ValidationError("This automation is not waiting for approval.")
-    was = automation.status
-    automation = _activate(automation)
-    _audit(
-        automation,
-        by,
-        AuditAction.AUTOMATION_APPROVE,
-        changes=audit_changes({"status": was}, {"status": automation.status}),
-    )
+        raise ValidationError(
+            f"“{automation.name}” is not waiting for approval (it is "
+            f"{automation.get_status_display().lower()})."
+        )
     return automation
+
+
+@transaction.atomic
+def automation_approve(*, automation: Automation, by: AbstractBaseUser) -> Automation:
+    """Start a waiting automation (an org admin's decision): audited, and its owner told."""
+    automation = _pending_for_review(automation=automation, by=by, verb="approve")
+    automation = _activate(automation)
+    automation.reviewed_by, automation.reviewed_at = by, timezone.now()
+    automation.review_note = ""
+    automation.save(update_fields=["reviewed_by", "reviewed_at", "review_note", "updated_at"])
+    audit_record(
+        org=automation.organization,
+        actor=by,
+        action="automation.approve",
+        target=automation,
+        changes={"status": {"from": "pending_approval", "to": automation.status}},
+    )
+    _tell_owner(automation=automation, by=by, approved=True)
+    return automation
+
+
+@transaction.atomic
+def automation_reject(*, automation: Automation, by: AbstractBaseUser, reason: str) -> Automation:
+    """Refuse a waiting automation with a reason (required, at most 500 characters), which
+    its owner is told; it never fires until its owner edits it and an admin approves it."""
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise ValidationError({"reason": "Say why, so its owner knows what to change."})
+    if len(reason) > MAX_REVIEW_NOTE:
+        raise ValidationError(
+            {"reason": f"At most {MAX_REVIEW_NOTE} characters (this has {len(reason)})."}
+        )
+    if "\x00" in reason:
+        raise ValidationError({"reason": "Remove the NUL character."})
+    automation = _pending_for_review(automation=automation, by=by, verb="reject")
+    automation.status = Automation.Status.REJECTED
+    automation.next_run_at = None
+    automation.reviewed_by, automation.reviewed_at = by, timezone.now()
+    automation.review_note = reason
+    automation.save(
+        update_fields=[
+            "status",
+            "next_run_at",
+            "reviewed_by",
+            "reviewed_at",
+            "review_note",
+            "updated_at",
+        ]
+    )
+    periodic_task_sync(automation=automation)
+    audit_record(
+        org=automation.organization,
+        actor=by,
+        action="automation.reject",
+        target=automation,
+        changes={"status": {"from": "pending_approval", "to": automation.status}},
+        note=reason,
+    )
+    _tell_owner(automation=automation, by=by, approved=False)
+    return automation
+
+
+def _tell_owner(*, automation: Automation, by: AbstractBaseUser, approved: bool) -> None:
+    # After commit: a rolled-back review sends nothing (the email cannot be taken back).
+    link = settings.SITE_URL + reverse("dashboard:automation-edit", args=[automation.public_id])
+    transaction.on_commit(
+        lambda: notify_automation_reviewed(
+            automation=automation, by=by, approved=approved, link=link
+        )
+    )
 
 
 def _activate(automation: Automation) -> Automation:
@@ -365,12 +488,11 @@ def automation_run_now(*, automation: Automation, by: AbstractBaseUser | None):
     from automations.run_keys import manual_key
 
     membership = automation_check_can_manage(automation=automation, by=by)
-    if (
-        automation.status == Automation.Status.PENDING_APPROVAL
-        and membership is not None
-        and not membership.is_admin
-    ):
-        raise ValidationError("This automation is waiting for an admin's approval.")
+    if membership is not None and not membership.is_admin:
+        if automation.status == Automation.Status.PENDING_APPROVAL:
+            raise ValidationError("This automation is waiting for an admin's approval.")
+        if automation.status == Automation.Status.REJECTED:
+            raise ValidationError(REJECTED_MESSAGE)
     with transaction.atomic():
         run, _created = run_fire(
             automation=automation,

@@ -50,3 +50,45 @@ def notify_automation_paused(*, automation, reason: str) -> None:
         )
     except Exception:  # the in-app alert above already tells the owner
         logger.exception("could not email the owner of automation %s", automation.pk)
+
+
+def notify_automation_reviewed(*, automation, by, approved: bool, link: str) -> None:
+    """Tell the owner an admin approved or rejected their automation (with the reason and a
+    link to it), in the inbox and by email."""
+    who = getattr(by, "email", "") or by.get_username()
+    if approved:
+        title = f"Automation approved: {automation.name}"
+        body = f"{escape_markdown(who)} approved it; it now runs as set up.\n\n[Open it]({link})"
+    else:
+        title = f"Automation rejected: {automation.name}"
+        # The reason is an admin's text: shown as text, not markup.
+        body = (
+            f"{escape_markdown(who)} rejected it: {escape_markdown(automation.review_note)}\n\n"
+            f"Change it and save to send it for approval again: [open it]({link})"
+        )
+    Notification.objects.create(
+        organization_id=automation.organization_id,
+        user=automation.owner,
+        automation=automation,
+        kind=Notification.Kind.ALERT,
+        title=title[:300],
+        body_markdown=body,
+    )
+    if not automation.owner.email:
+        return
+    context = {
+        "automation": automation,
+        "approved": approved,
+        "who": who,
+        "reason": automation.review_note,
+        "link": link,
+    }
+    try:
+        send_mail(
+            subject=title,
+            message=render_to_string("delivery/email/reviewed.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[automation.owner.email],
+        )
+    except Exception:  # the inbox item above already tells the owner
+        logger.exception("could not email the owner of automation %s", automation.pk)

@@ -123,6 +123,8 @@ def automation_pause_view(request: HttpRequest, public_id) -> HttpResponse:
     if automation.status == Automation.Status.PENDING_APPROVAL:
         # Pausing then resuming would activate it without an admin's approval.
         return _row_answer(request, automation, error="It is waiting for an admin's approval.")
+    if automation.status == Automation.Status.REJECTED:
+        return _row_answer(request, automation, error="It was rejected; edit it to resubmit it.")
     if automation.status != Automation.Status.PAUSED:
         automation = automation_pause(
             automation=automation,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from automations.models import Automation
 from delivery.selectors import notifications_for_user
 
 
@@ -17,4 +18,16 @@ def dashboard(request: HttpRequest) -> dict:
     def unread() -> int:
         return notifications_for_user(user=request.user, org=workplace.org, unread=True).count()
 
-    return {"workplace": workplace, "unread_count": SimpleLazyObject(unread)}
+    def pending_approvals() -> int:
+        # The nav's badge, for admins only: the org's automations waiting for approval.
+        if not workplace.is_admin:
+            return 0
+        return Automation.objects.filter(
+            organization=workplace.org, status=Automation.Status.PENDING_APPROVAL
+        ).count()
+
+    return {
+        "workplace": workplace,
+        "unread_count": SimpleLazyObject(unread),
+        "pending_approvals_count": SimpleLazyObject(pending_approvals),
+    }

@@ -1,5 +1,6 @@
 from automations.dashboard import (
     api_tokens,
+    approvals,
     audit,
     automation_list,
     builder,
@@ -26,4 +27,5 @@ urlpatterns = [
     *usage.urls,
     *audit.urls,
     *api_tokens.urls,
+    *approvals.urls,
 ]

@@ -39,6 +39,9 @@ def _why_not(automation: Automation, event: dict, over_plan: set[int]) -> str:
         return "paused"
     if automation.status == Automation.Status.PENDING_APPROVAL:
         return "pending approval"
+    if automation.status != Automation.Status.ACTIVE:
+        # Rejected, or any state added later: only an active automation fires.
+        return automation.get_status_display().lower()
     if automation.pk in over_plan:
         return "plan limit: more active automations than the plan allows"
     if automation.event_type not in (event.get("type"), event.get("raw_type")):
