@@ -222,6 +222,11 @@ DELIVERY_MAX_RETRY_AFTER_SECONDS = 30.0
 # ATS API calls: waits between retries of a 429/5xx (so 4 tries), longest Retry-After honoured.
 ATS_API_BACKOFF_SECONDS = [0.5, 1.0, 2.0]
 ATS_API_MAX_RETRY_AFTER_SECONDS = 60.0
+# Each API key's token bucket (webhooks/rate_limit.py): how long a call may wait for a token
+# before it fails as rate_limited (retryable), and per-provider overrides of the documented
+# sizes, {provider: [limit, seconds]} or {provider: {"capacity": c, "per_second": r}}.
+ATS_RATE_MAX_WAIT_SECONDS = env_int("ATS_RATE_MAX_WAIT_SECONDS", 30)
+ATS_RATE_LIMITS: dict = {}
 
 # --- Secrets and integrations ------------------------------------------------------------------
 ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")

@@ -16,3 +16,10 @@ from config.settings import *  # noqa: E402, F403
 # Users are made by the hundred in tests; full-strength password hashing is seconds each on a
 # busy 2-core machine and proves nothing here.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# ATS API buckets wide open by default: tests against fake servers make calls by the dozen and
+# (with Redis) would share a bucket across tests. tests/test_run_caps.py sets real sizes.
+ATS_RATE_LIMITS = {
+    provider: {"capacity": 10_000, "per_second": 10_000}
+    for provider in ("greenhouse", "lever", "workable", "smartrecruiters", "zoho", "ashby")
+}
