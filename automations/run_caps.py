@@ -109,7 +109,7 @@ def run_admission(*, automation: Automation, triggered_by: str, now: datetime) -
         frees = _frees_at(counted_runs().filter(automation_id=automation.pk), now - HOUR, HOUR)
         return Held(
             CAP_HOURLY,
-            f"Skipped: this automation already ran {in_hour} times in the last hour, its cap "
+            f"This automation already ran {in_hour} times in the last hour, its cap "
             f"of {hourly_cap} runs an hour; runs are admitted again from {_when(frees)}.",
         )
     daily_cap = limits.max_runs_per_day
@@ -125,7 +125,7 @@ def run_admission(*, automation: Automation, triggered_by: str, now: datetime) -
         )
         return Held(
             CAP_DAILY,
-            f"Skipped: {org.name} already ran {in_day} runs in the last 24 hours, the "
+            f"{org.name} already ran {in_day} runs in the last 24 hours, the "
             f"{limits.name} plan's cap of {daily_cap:,} runs a day; runs are admitted again "
             f"from {_when(frees)}.",
         )
@@ -177,7 +177,7 @@ def _storm(automation: Automation, *, events: int, limit: int) -> Held:
         )
     return Held(
         CAP_STORM,
-        f"Skipped: more than {limit} matching events in one minute (an event storm); the "
+        f"More than {limit} matching events in one minute (an event storm); the "
         "automation was paused. Resume it once the cause is fixed.",
     )
 
@@ -203,7 +203,7 @@ def concurrency_hold(*, run: AutomationRun) -> Held | None:
     limits = limits_for(org)
     return Held(
         CAP_CONCURRENT,
-        f"Skipped: {org.name} had {cap} runs running at once, the {limits.name} plan's cap "
+        f"{org.name} had {cap} runs running at once, the {limits.name} plan's cap "
         f"of {cap} concurrent runs, for longer than this run could wait.",
     )
 
@@ -258,7 +258,7 @@ def admission_bulk(runs: list[AutomationRun], *, now: datetime) -> None:
                 )
             held = Held(
                 CAP_HOURLY,
-                f"Skipped: this automation already ran {hour_n} times in the last hour, its "
+                f"This automation already ran {hour_n} times in the last hour, its "
                 f"cap of {hourly_cap} runs an hour; runs are admitted again from "
                 f"{_when(frees[key])}.",
             )
@@ -270,7 +270,7 @@ def admission_bulk(runs: list[AutomationRun], *, now: datetime) -> None:
                 )
             held = Held(
                 CAP_DAILY,
-                f"Skipped: {org.name} already ran {day_n} runs in the last 24 hours, the "
+                f"{org.name} already ran {day_n} runs in the last 24 hours, the "
                 f"{limits.name} plan's cap of {limits.max_runs_per_day:,} runs a day; runs "
                 f"are admitted again from {_when(frees[key])}.",
             )

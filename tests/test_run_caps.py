@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts import plans
 from accounts.models import AuditEvent, Organization
 from automations import engine, services
+from automations.diagnosis import automation_diagnosis
 from automations.firing import run_fire, runs_fire_bulk
 from automations.models import Automation, AutomationRun
 from automations.run_caps import CAP_CONCURRENT, CAP_DAILY, CAP_HOURLY, CAP_STORM
@@ -56,6 +57,11 @@ def test_run_now_is_capped_per_hour_and_tests_are_not(owner, org):
     # A skipped run is not counted: the next one is held back by the same 3, not by 4.
     again = services.automation_run_now(automation=auto, by=owner)
     assert again.error_code == CAP_HOURLY and "ran 3 times" in again.error_message
+    # "Why didn't it fire?" names the cap, how many runs it held back and its number.
+    finding = next(f for f in automation_diagnosis(automation=auto).findings if "cap" in f.title)
+    assert finding.title == "Held back by its cap on runs an hour"
+    assert finding.detail.startswith("2 runs skipped in the last 24 hours")
+    assert "its cap of 3 runs an hour" in finding.detail
 
 
 def test_daily_cap_is_the_orgs_across_automations(owner, org, monkeypatch):
@@ -183,6 +189,10 @@ def test_a_burst_of_500_webhooks_pauses_the_automation_once_and_tells_admins_onc
     audit = AuditEvent.objects.filter(organization=free_org, action="automation.pause")
     assert audit.count() == 1 and audit.get().actor is None
     assert audit.get().surface == "system"
+    why = automation_diagnosis(automation=auto).findings
+    storm_finding = next(f for f in why if f.title == "Paused automatically: an event storm")
+    assert f"{limit + 1} matching events in one minute (limit {limit})" in storm_finding.detail
+    assert any(f.title == "Held back by the event-storm guard" for f in why)
     # Events after the pause are stored, and their match entry says why nothing ran.
     last = InboundEvent.objects.get(pk=events[-1])
     assert {"automation": auto.pk, "matched": False, "reason": "paused"} in last.matches
