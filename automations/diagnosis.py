@@ -27,7 +27,14 @@ from accounts.plans import limits_for
 from automations.describe import trigger_words
 from automations.engine import PAUSE_AFTER_FAILED_RUNS
 from automations.models import Automation, AutomationRun
-from automations.run_caps import CAP_CODES, CAP_CONCURRENT, CAP_DAILY, CAP_HOURLY, CAP_STORM
+from automations.run_caps import (
+    CAP_CODES,
+    CAP_CONCURRENT,
+    CAP_DAILY,
+    CAP_HOURLY,
+    CAP_STORM,
+    is_storm_pause,
+)
 from automations.run_keys import slot_key
 from automations.scheduling import cron
 from automations.scheduling.slots import ANCHOR_MARGIN
@@ -46,8 +53,6 @@ EVENT_DRIVEN = (Automation.TriggerType.EVENT, Automation.TriggerType.RELATIVE)
 
 # What the services write (automations/engine.py `_count_failed_run`; the dashboard's pause).
 FAILURE_RULE_PREFIX = "Paused after "
-# automations/run_caps.py's storm pause: "Paused: 512 matching events in one minute (...".
-STORM_PAUSE = re.compile(r"Paused: \d+ matching events in one minute")
 BY_USER = re.compile(r"^Paused by (?P<who>.+?) from the dashboard")
 # filters.matches: "filter <path> <op> <wanted>, but the event has <value>".
 FILTER_REASON = re.compile(r"^filter (?P<path>\S+) (?P<op>equals|in|contains) (?P<wanted>.*), but")
@@ -212,7 +217,7 @@ def _status_findings(automation: Automation) -> list[Finding]:
                 (_automations_link(),),
             )
         ]
-    if STORM_PAUSE.match(reason):
+    if is_storm_pause(reason):
         limit = limits_for(automation.organization).max_events_per_minute
         return [
             Finding(

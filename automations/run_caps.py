@@ -28,6 +28,7 @@ not by the history."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -48,8 +49,15 @@ CAP_CODES = (CAP_HOURLY, CAP_DAILY, CAP_CONCURRENT, CAP_STORM)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 MINUTE = timedelta(minutes=1)
-# Paused reasons start with this, so "why didn't it fire?" can tell a storm pause.
+# A storm pause's reason starts "Paused: 512 matching events in one minute", which is how the
+# matcher and "why didn't it fire?" tell it from a person's pause.
 STORM_PAUSE_PREFIX = "Paused: "
+STORM_PAUSE = re.compile(r"Paused: \d+ matching events in one minute")
+
+
+def is_storm_pause(reason: str) -> bool:
+    return bool(STORM_PAUSE.match(reason or ""))
+
 
 Run = AutomationRun
 UNCOUNTED = Q(status=Run.Status.SKIPPED) | Q(triggered_by=Run.TriggeredBy.TEST)

@@ -195,7 +195,9 @@ def test_a_burst_of_500_webhooks_pauses_the_automation_once_and_tells_admins_onc
     assert any(f.title == "Held back by the event-storm guard" for f in why)
     # Events after the pause are stored, and their match entry says why nothing ran.
     last = InboundEvent.objects.get(pk=events[-1])
-    assert {"automation": auto.pk, "matched": False, "reason": "paused"} in last.matches
+    entry = next(m for m in last.matches if m["automation"] == auto.pk)
+    assert not entry["matched"]
+    assert entry["reason"] == f"paused by the event-storm guard: {auto.paused_reason}"
 
 
 # -- ATS API rate limits ---------------------------------------------------------------------
