@@ -17,8 +17,10 @@ from config.settings import *  # noqa: E402, F403
 # busy 2-core machine and proves nothing here.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# ATS API buckets wide open by default: tests against fake servers make calls by the dozen and
-# (with Redis) would share a bucket across tests. tests/test_run_caps.py sets real sizes.
+# ATS API buckets off, and wide open, by default: tests against fake servers make calls by the
+# dozen, many without database access, and (with Redis) would share a bucket across tests.
+# tests/test_run_caps.py turns them on with real sizes.
+ATS_RATE_LIMITS_ENABLED = False
 ATS_RATE_LIMITS = {
     provider: {"capacity": 10_000, "per_second": 10_000}
     for provider in ("greenhouse", "lever", "workable", "smartrecruiters", "zoho", "ashby")

@@ -244,6 +244,7 @@ django.setup()
 from django.conf import settings
 settings.ALLOWED_OUTBOUND_HOSTS = ["127.0.0.1"]
 settings.ATS_RATE_LIMITS = {"greenhouse": [@LIMIT@, @WINDOW@]}
+settings.ATS_RATE_LIMITS_ENABLED = True
 from webhooks.providers.greenhouse import GreenhouseApi
 api = GreenhouseApi(sys.argv[1], "shared-key")
 for _ in range(int(sys.argv[2])):
@@ -298,6 +299,7 @@ def test_rate_limit_holds_across_two_worker_processes():
 def test_no_token_within_the_wait_is_a_retryable_rate_limited_error(settings, db):
     from webhooks.rate_limit import RateLimiter
 
+    settings.ATS_RATE_LIMITS_ENABLED = True
     settings.ATS_RATE_LIMITS = {"greenhouse": {"capacity": 1, "per_second": 0.01}}
     settings.ATS_RATE_MAX_WAIT_SECONDS = 0
     from webhooks.providers.api_session import ApiSession
