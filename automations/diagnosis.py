@@ -28,6 +28,14 @@ from automations.approval_policy import approvers, flagged, pending_since
 from automations.describe import trigger_words
 from automations.engine import PAUSE_AFTER_FAILED_RUNS
 from automations.models import Automation, AutomationRun
+from automations.run_caps import (
+    CAP_CODES,
+    CAP_CONCURRENT,
+    CAP_DAILY,
+    CAP_HOURLY,
+    CAP_STORM,
+    is_storm_pause,
+)
 from automations.run_keys import slot_key
 from automations.scheduling import cron
 from automations.scheduling.slots import ANCHOR_MARGIN
@@ -154,6 +162,7 @@ def automation_diagnosis(*, automation: Automation, now: datetime | None = None)
     findings = [
         *_status_findings(automation),
         *_plan_findings(automation),
+        *_cap_findings(automation, now),
         *_skill_findings(skill),
         *_connection_findings(automation, activity),
         *_channel_findings(channels),
@@ -222,6 +231,20 @@ def _status_findings(automation: Automation) -> list[Finding]:
                 (_automations_link(),),
             )
         ]
+    if is_storm_pause(reason):
+        limit = limits_for(automation.organization).max_events_per_minute
+        return [
+            Finding(
+                "blocked",
+                "Paused automatically: an event storm",
+                f"{reason} (An automation matched by more than {limit} events in a minute, "
+                f"the {limits_for(automation.organization).name} plan's limit, is paused and "
+                "the org's admins are told, so a misfiring webhook cannot run it thousands of "
+                "times.) The events that came meanwhile are kept; find why so many arrived "
+                "(a loop, a bulk import, a filter too wide), then resume it.",
+                (_automations_link(),),
+            )
+        ]
     by_user = BY_USER.match(reason)
     if by_user:
         title = f"Paused by {by_user['who']}"
@@ -235,6 +258,49 @@ def _status_findings(automation: Automation) -> list[Finding]:
             "is paused; slots that pass are not caught up."
         )
     return [Finding("blocked", title, detail, (_automations_link(),))]
+
+
+CAP_TITLES = {
+    CAP_HOURLY: "its cap on runs an hour",
+    CAP_DAILY: "the org's cap on runs a day",
+    CAP_CONCURRENT: "the org's cap on concurrent runs",
+    CAP_STORM: "the event-storm guard",
+}
+
+
+def _cap_findings(automation: Automation, now: datetime) -> list[Finding]:
+    """Runs of the last 24 hours held back by a runaway cap (automations/run_caps.py), by
+    cap, with the latest one's message (which names the cap's number and when it frees)."""
+    held = list(
+        automation.runs.filter(
+            status=AutomationRun.Status.SKIPPED,
+            error_code__in=CAP_CODES,
+            created_at__gte=now - timedelta(days=1),
+        )
+        .values("error_code")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+    )
+    findings = []
+    for row in held:
+        latest = (
+            automation.runs.filter(
+                status=AutomationRun.Status.SKIPPED, error_code=row["error_code"]
+            )
+            .order_by("-created_at")
+            .values_list("error_message", flat=True)
+            .first()
+        )
+        runs = "1 run" if row["n"] == 1 else f"{row['n']} runs"
+        findings.append(
+            Finding(
+                "warning",
+                f"Held back by {CAP_TITLES[row['error_code']]}",
+                f"{runs} skipped in the last 24 hours by {CAP_TITLES[row['error_code']]}. "
+                f"Latest: {latest}",
+            )
+        )
+    return findings
 
 
 def _plan_findings(automation: Automation) -> list[Finding]:

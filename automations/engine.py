@@ -17,9 +17,12 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from automations.dispatch import EXECUTE_TASK
 from automations.models import Automation, AutomationRun
+from automations.run_caps import Held, concurrency_hold
 from automations.services import automation_pause
 from automations.time_limit import RunTimeLimitExceeded, time_limit
+from config.celery import app as celery_app
 from delivery.notify import notify_automation_paused
 from delivery.services import deliver_result
 from skills.registry import implementation_for
@@ -99,6 +102,9 @@ def run_execute(
     run = AutomationRun.objects.select_related(
         "automation__skill", "automation__organization", "automation__owner", "for_user"
     ).get(pk=run_id)
+    held = concurrency_hold(run=run)
+    if held is not None:
+        return _wait_for_slot(run, now, held)
     limit = min(limit_seconds or settings.RUN_TIMEOUT_SECONDS, settings.RUN_TIMEOUT_SECONDS)
     try:
         # The same limit on every path (worker, command, any synchronous caller), so a run
@@ -121,6 +127,41 @@ def run_execute(
         if outcome == "lost":  # the limit struck just after the outcome was recorded
             return AutomationRun.objects.values_list("status", flat=True).get(pk=run.pk)
         return outcome
+
+
+def _wait_for_slot(run: AutomationRun, now: datetime, held: Held) -> str:
+    """The org is at its cap on concurrent runs: this run is not lost but put back, pending,
+    and sent again in a few seconds (the attempt it took is given back). Once it has waited
+    past RUN_CAP_MAX_WAIT_SECONDS since it came due it is skipped with the reason."""
+    waited = (now - run.scheduled_for).total_seconds()
+    if waited > settings.RUN_CAP_MAX_WAIT_SECONDS:
+        logger.warning("run %s skipped: org at its concurrent-run cap for %d s", run.pk, waited)
+        return _finish(
+            run, AutomationRun.Status.SKIPPED, error_code=held.code, error_message=held.message
+        )
+    back = AutomationRun.objects.filter(
+        pk=run.pk, status=AutomationRun.Status.RUNNING, started_at=run.started_at
+    ).update(
+        status=AutomationRun.Status.PENDING,
+        started_at=None,
+        attempt=F("attempt") - 1,
+        # Marked sent: the sweeper sends it again should this message be lost.
+        dispatched_at=now,
+        updated_at=now,
+    )
+    if not back:
+        return "lost"
+    try:
+        celery_app.send_task(
+            EXECUTE_TASK,
+            args=[run.pk],
+            countdown=settings.RUN_CAP_RETRY_SECONDS,
+            queue=celery_app.conf.task_default_queue,
+        )
+    except Exception as exc:  # the sweeper re-sends it
+        logger.warning("run %s: could not re-send (%s); the sweeper will", run.pk, exc)
+    logger.info("run %s waits: org at its concurrent-run cap", run.pk)
+    return "waiting"
 
 
 @dataclass(frozen=True)

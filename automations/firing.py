@@ -1,6 +1,7 @@
 """Every trigger (schedule, event, poll, relative, manual, test, rerun) creates its runs here,
 and nowhere else: `run_fire` one at a time, `runs_fire_bulk` for a herd of schedule slots.
-Their idempotency keys come from automations/run_keys.py."""
+Their idempotency keys come from automations/run_keys.py. Both admit runs through the caps of
+automations/run_caps.py: a run held back is created `skipped` with the cap's reason."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.utils import timezone
 from automations.audience import audience_user_ids
 from automations.dispatch import runs_send
 from automations.models import Automation, AutomationRun
+from automations.run_caps import admission_bulk, run_admission
 from automations.run_keys import member_key
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,17 @@ def run_fire(
         key = member_key(key, for_user_id)
     try:
         with transaction.atomic():
+            held = run_admission(automation=automation, triggered_by=triggered_by, now=now)
+            extra = (
+                {
+                    "status": AutomationRun.Status.SKIPPED,
+                    "error_code": held.code,
+                    "error_message": held.message,
+                    "finished_at": now,
+                }
+                if held
+                else {}
+            )
             run = AutomationRun.objects.create(
                 automation=automation,
                 organization_id=automation.organization_id,
@@ -65,12 +78,15 @@ def run_fire(
                 scheduled_for=scheduled_for,
                 trigger_data=trigger_data or {},
                 for_user_id=for_user_id,
+                **extra,
             )
     except IntegrityError:
         existing = AutomationRun.objects.get(automation=automation, idempotency_key=key)
         logger.info("run %s already exists for key %s; not fired again", existing.pk, key)
         return existing, False
-    if send and scheduled_for <= now:
+    if held:
+        logger.info("run %s of automation %s held back: %s", run.pk, automation.pk, held.code)
+    elif send and scheduled_for <= now:
         transaction.on_commit(lambda: runs_send([run.pk]))
     return run, True
 
@@ -97,24 +113,23 @@ def runs_fire_for_members(
             automation=automation, idempotency_key__in=list(keys.values())
         ).values_list("idempotency_key", flat=True)
     )
-    with transaction.atomic():
-        AutomationRun.objects.bulk_create(
-            [
-                AutomationRun(
-                    automation=automation,
-                    organization_id=automation.organization_id,
-                    idempotency_key=keys[user_id],
-                    triggered_by=triggered_by,
-                    scheduled_for=scheduled_for,
-                    trigger_data=trigger_data or {},
-                    for_user_id=user_id,
-                )
-                for user_id in user_ids
-                if keys[user_id] not in existing
-            ],
-            ignore_conflicts=True,
-            batch_size=1000,
+    new_runs = [
+        AutomationRun(
+            automation=automation,
+            organization_id=automation.organization_id,
+            idempotency_key=keys[user_id],
+            triggered_by=triggered_by,
+            scheduled_for=scheduled_for,
+            trigger_data=trigger_data or {},
+            for_user_id=user_id,
         )
+        for user_id in user_ids
+        if keys[user_id] not in existing
+    ]
+    with transaction.atomic():
+        # The same caps as every other run (each member's run counts).
+        admission_bulk(new_runs, now=timezone.now())
+        AutomationRun.objects.bulk_create(new_runs, ignore_conflicts=True, batch_size=1000)
     runs = {
         run.idempotency_key: run
         for run in AutomationRun.objects.filter(
@@ -122,7 +137,9 @@ def runs_fire_for_members(
         )
     }
     out = [(runs[keys[u]], keys[u] not in existing) for u in user_ids if keys[u] in runs]
-    new_ids = [run.pk for run, created in out if created]
+    new_ids = [
+        run.pk for run, created in out if created and run.status == AutomationRun.Status.PENDING
+    ]
     if send and new_ids and scheduled_for <= timezone.now():
         transaction.on_commit(lambda: runs_send(new_ids))
     return out
@@ -131,5 +148,7 @@ def runs_fire_for_members(
 def runs_fire_bulk(runs: list[AutomationRun]) -> None:
     """Insert the scheduler's runs for a batch of due rows in few statements; a run whose key
     exists already (another scheduler fired that slot) is skipped by the database. The
-    scheduler sends them after commit (automations/dispatch.py)."""
+    scheduler sends them after commit (automations/dispatch.py). Runs over a cap are marked
+    skipped first (two grouped counts for the whole batch)."""
+    admission_bulk(runs, now=timezone.now())
     AutomationRun.objects.bulk_create(runs, ignore_conflicts=True, batch_size=1000)

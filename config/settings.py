@@ -226,6 +226,11 @@ DELIVERY_MAX_RETRY_AFTER_SECONDS = 30.0
 # ATS API calls: waits between retries of a 429/5xx (so 4 tries), longest Retry-After honoured.
 ATS_API_BACKOFF_SECONDS = [0.5, 1.0, 2.0]
 ATS_API_MAX_RETRY_AFTER_SECONDS = 60.0
+# Each API key's token bucket (webhooks/rate_limit.py): how long a call may wait for a token
+# before it fails as rate_limited (retryable), and per-provider overrides of the documented
+# sizes, {provider: [limit, seconds]} or {provider: {"capacity": c, "per_second": r}}.
+ATS_RATE_MAX_WAIT_SECONDS = env_int("ATS_RATE_MAX_WAIT_SECONDS", 30)
+ATS_RATE_LIMITS: dict = {}
 
 # --- Secrets and integrations ------------------------------------------------------------------
 ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
@@ -253,6 +258,11 @@ RUN_TIMEOUT_SECONDS = env_int("RUN_TIMEOUT_SECONDS", 15 * 60)
 # The dashboard's "Test" runs the skill inside the web request: it must end well before the
 # web server's own worker timeout (config/gunicorn.py, 30 s) kills the request.
 TEST_RUN_TIMEOUT_SECONDS = env_int("TEST_RUN_TIMEOUT_SECONDS", 20)
+# Runaway protection (automations/run_caps.py): a run that finds its org at the plan's cap on
+# concurrent runs is sent again after RUN_CAP_RETRY_SECONDS, and skipped once it has waited
+# RUN_CAP_MAX_WAIT_SECONDS since it came due.
+RUN_CAP_RETRY_SECONDS = env_int("RUN_CAP_RETRY_SECONDS", 15)
+RUN_CAP_MAX_WAIT_SECONDS = env_int("RUN_CAP_MAX_WAIT_SECONDS", 10 * 60)
 # A pending run whose message was sent this long ago and never picked up is sent again.
 RUN_RESEND_AFTER_SECONDS = env_int("RUN_RESEND_AFTER_SECONDS", 10 * 60)
 # A schedule slot older than this when the scheduler reaches it counts as missed (downtime)

@@ -16,3 +16,12 @@ from config.settings import *  # noqa: E402, F403
 # Users are made by the hundred in tests; full-strength password hashing is seconds each on a
 # busy 2-core machine and proves nothing here.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# ATS API buckets off, and wide open, by default: tests against fake servers make calls by the
+# dozen, many without database access, and (with Redis) would share a bucket across tests.
+# tests/test_run_caps.py turns them on with real sizes.
+ATS_RATE_LIMITS_ENABLED = False
+ATS_RATE_LIMITS = {
+    provider: {"capacity": 10_000, "per_second": 10_000}
+    for provider in ("greenhouse", "lever", "workable", "smartrecruiters", "zoho", "ashby")
+}

@@ -92,3 +92,40 @@ def notify_automation_reviewed(*, automation, by, approved: bool, link: str) -> 
         )
     except Exception:  # the inbox item above already tells the owner
         logger.exception("could not email the owner of automation %s", automation.pk)
+
+
+def notify_admins_automation_paused(*, automation, reason: str) -> None:
+    """The system paused an automation for the whole org's sake (an event storm): tell every
+    admin of the org, and the owner (who may not be one), once each, in the inbox and by
+    email."""
+    from accounts.models import Membership
+
+    memberships = Membership.objects.filter(
+        organization_id=automation.organization_id,
+        role=Membership.Role.ADMIN,
+        user__is_active=True,
+    ).select_related("user")
+    people = {m.user_id: m.user for m in memberships}
+    people.setdefault(automation.owner_id, automation.owner)
+    title = f"Automation paused: {automation.name}"
+    context = {"automation": automation, "reason": reason, "site_url": settings.SITE_URL}
+    for user in people.values():
+        Notification.objects.create(
+            organization_id=automation.organization_id,
+            user=user,
+            automation=automation,
+            kind=Notification.Kind.ALERT,
+            title=title[:300],
+            body_markdown=escape_markdown(reason),
+        )
+        if not user.email:
+            continue
+        try:
+            send_mail(
+                subject=title,
+                message=render_to_string("delivery/email/paused.txt", context),
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                recipient_list=[user.email],
+            )
+        except Exception:  # the in-app alert above already tells them
+            logger.exception("could not email %s about automation %s", user.pk, automation.pk)

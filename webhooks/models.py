@@ -287,3 +287,18 @@ class WebhookRefusal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connection_id}: {self.status_code} {self.reason}"
+
+
+class RateBucket(models.Model):
+    """One ATS API key's token bucket (webhooks/rate_limit.py), shared by every worker when
+    there is no Redis: `tokens` left at `stamp` (Unix seconds). Keyed by a hash of provider,
+    base URL and API key (never the key itself); one small row per key in use. Updated by
+    compare-and-set on `version`, which works alike on SQLite and PostgreSQL."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    tokens = models.FloatField()
+    stamp = models.FloatField()
+    version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}: {self.tokens:.1f}"

@@ -15,6 +15,7 @@ from django.db import transaction
 from accounts.plans import limits_for
 from automations.firing import run_fire
 from automations.models import Automation, AutomationRun
+from automations.run_caps import is_storm_pause
 from automations.run_keys import change_event_key, event_key
 from automations.triggers import filters
 from automations.triggers.relative import CannotMatch, relative_match
@@ -36,6 +37,10 @@ def _over_plan(org, automations: list[Automation]) -> set[int]:
 
 def _why_not(automation: Automation, event: dict, over_plan: set[int]) -> str:
     if automation.status == Automation.Status.PAUSED:
+        if is_storm_pause(automation.paused_reason):
+            # Paused by the event-storm guard (automations/run_caps.py): the event is kept
+            # and its entry says why no run came of it.
+            return f"paused by the event-storm guard: {automation.paused_reason}"
         return "paused"
     if automation.status == Automation.Status.PENDING_APPROVAL:
         return "pending approval"

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from webhooks.ats_read import NotSupported
 from webhooks.providers.api_session import ApiSession
+from webhooks.rate_limit import RateLimiter
 
 
 def iso_z(dt: datetime) -> str:
@@ -29,7 +30,10 @@ class ProviderApi(ABC):
     def __init__(self, base_url: str, api_key: str, *, retries: bool = True) -> None:
         self.base = (base_url or self.DEFAULT_BASE_URL).rstrip("/")
         self.http = ApiSession(
-            auth=self.auth_for(api_key), headers=self.headers_for(api_key), retries=retries
+            auth=self.auth_for(api_key),
+            headers=self.headers_for(api_key),
+            retries=retries,
+            rate=RateLimiter(provider=self.NAME, base_url=self.base, api_key=api_key),
         )
 
     # -- authentication: one of the two, per provider ------------------------------------------

@@ -13,6 +13,7 @@ import requests
 from django.conf import settings
 
 from config import outbound
+from webhooks.rate_limit import RateLimited, RateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +23,8 @@ class ApiError(Exception):
     "refused" (the URL fails the outbound vetting), "timeout", "unreachable" (connection or
     network error), "http" (the ATS answered an error status, in `status`), "too_large",
     "bad_answer" (the ATS answered something its API does not send), "config" (no API key,
-    no client for this provider)."""
+    no client for this provider), "rate_limited" (the key's rate limit would be passed: no
+    token came within ATS_RATE_MAX_WAIT_SECONDS)."""
 
     def __init__(
         self,
@@ -45,8 +47,11 @@ class ApiSession:
         auth: Any = None,
         headers: dict[str, str] | None = None,
         retries: bool = True,
+        rate: RateLimiter | None = None,
     ) -> None:
         self.auth = auth
+        # The API key's token bucket, shared by every worker (webhooks/rate_limit.py).
+        self.rate = rate
         # retries=False: one try only (a person waiting on "test connection").
         self.retries = retries
         self.session = outbound.new_session()
@@ -59,6 +64,13 @@ class ApiSession:
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         waits = list(settings.ATS_API_BACKOFF_SECONDS) if self.retries else []
         while True:
+            if self.rate is not None:
+                try:
+                    self.rate.take()  # every try, retries included: each is a request
+                except RateLimited as exc:
+                    raise ApiError(
+                        f"{method} {url}: {exc}", retryable=True, kind="rate_limited"
+                    ) from None
             try:
                 response = outbound.request(
                     method,
@@ -80,6 +92,8 @@ class ApiSession:
                 error = ApiError(f"{method} {url}: {type(exc).__name__}", retryable=True, kind=kind)
                 retry_after = None
             else:
+                if self.rate is not None:
+                    self.rate.learn(response.headers)
                 if response.status_code < 300:
                     return response
                 retryable = response.status_code == 429 or response.status_code >= 500
