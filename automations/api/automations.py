@@ -266,9 +266,7 @@ class AutomationViewSet(OrgScoped, ApiViewSet):
         automation = self.get_object()
         raw_count = request.query_params.get("count", "5")
         if not raw_count.isdigit() or not 1 <= int(raw_count) <= MAX_PREVIEW:
-            raise ApiError(
-                400, "invalid", "Bad count.", {"count": [f"Enter 1 to {MAX_PREVIEW}."]}
-            )
+            raise ApiError(400, "invalid", "Bad count.", {"count": [f"Enter 1 to {MAX_PREVIEW}."]})
         viewer = request.query_params.get("viewer_zone", "")[:64].replace("\x00", "")
         out = {
             "trigger_words": trigger_words(automation),
@@ -303,4 +301,3 @@ class AutomationViewSet(OrgScoped, ApiViewSet):
     def why(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         diagnosis = automation_diagnosis(automation=self.get_object())
         return Response(DiagnosisSerializer(diagnosis).data)
-

@@ -207,7 +207,7 @@ class LastFailureSerializer(serializers.Serializer):
 
 
 class DiagnosisSerializer(serializers.Serializer):
-    """"Why didn't it fire?": the automation's state, what blocks it, its expected and actual
+    """ "Why didn't it fire?": the automation's state, what blocks it, its expected and actual
     firings, and for event triggers what became of recent events."""
 
     blocked = serializers.BooleanField()
