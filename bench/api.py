@@ -33,6 +33,7 @@ import os
 import re
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -201,6 +202,36 @@ def explain_filters(slug: str) -> dict[str, list[str]]:
     return plans
 
 
+def rerun_sequential(client, *, slug: str, repeat: int) -> dict:
+    """POST /runs/<id>/rerun/ one at a time through the test client: what one rerun costs
+    without any concurrency (to read the 32-client figure against)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from automations.models import AutomationRun
+
+    runs = list(
+        AutomationRun.objects.filter(organization__slug=slug, status="failed")
+        .order_by("created_at")
+        .values_list("public_id", flat=True)[: repeat + 1]
+    )
+    times, statuses, queries = [], set(), 0
+    for pid in runs:
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.post(f"/api/v1/orgs/{slug}/runs/{pid}/rerun/")
+            times.append((time.perf_counter() - started) * 1000)
+        statuses.add(response.status_code)
+        queries = len(captured)
+    times = sorted(times[1:])  # the first is the warm-up
+    return {
+        "median_ms": statistics.median(times) if times else None,
+        "p95_ms": times[max(0, int(len(times) * 0.95) - 1)] if times else None,
+        "queries": queries,
+        "statuses": sorted(statuses),
+    }
+
+
 def profile(client, path: str) -> str:
     """cProfile of 10 requests to `path`: the top functions by cumulative time, to say where
     the time goes when a target is missed."""
@@ -341,7 +372,7 @@ def rerun_throughput(*, slug: str, headers: dict, seconds: int, work: Path, port
         "p50_ms": p50 / 1000,
         "p99_ms": p99 / 1000,
         "server": f"gunicorn -c config/gunicorn.py (gevent, {os.cpu_count()} workers)",
-        "log_tail": log.read_text(errors="replace")[-300:] if errors else "",
+        "log_tail": log.read_text(errors="replace")[-300:],
     }
 
 
@@ -351,11 +382,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=15, help="wrk duration")
-    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--port", type=int, default=8766, help="gunicorn's port")
+    # Not bench/services.py's defaults, so it runs beside the other benchmarks.
+    parser.add_argument("--pg-port", type=int, default=55443)
+    parser.add_argument("--redis-port", type=int, default=56390)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="skillomatic-bench-api-"))
-    with postgres_and_redis() as (pg_base, redis_url):
+    with postgres_and_redis(args.pg_port, args.redis_port) as (pg_base, redis_url):
         db_url = recreate_database(pg_base, "skillomatic_bench_api")
         os.environ.update(
             REDIS_URL=redis_url,
@@ -401,6 +435,10 @@ def main() -> None:
                 result = measure(client, path, args.repeat if size == "big" else 2)
                 figures["endpoints"].setdefault(label, {})[size] = result
                 print(f"{size:5} {label:34} {json.dumps(result)}", flush=True)
+        figures["rerun_sequential"] = rerun_sequential(
+            Client(headers=big_headers), slug="big", repeat=args.repeat
+        )
+        print("rerun, one client, in process:", figures["rerun_sequential"], flush=True)
         figures["load_average_1_5_15"] = os.getloadavg()
         figures["profile_runs_list"] = profile(
             Client(headers=big_headers), endpoints_cache["big"]["runs list"]
