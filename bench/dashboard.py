@@ -99,7 +99,7 @@ def seed(*, slug: str, automations: int, runs: int, now: datetime) -> dict:
                 skill_id, params, trigger_type, cron_expression, time_zone, event_type,
                 event_filter, offset_minutes, poll_interval_seconds, status, paused_reason,
                 catch_up, retry_limit, next_run_at, last_run_at, consecutive_failures,
-                created_at, updated_at)
+                review_note, created_at, updated_at)
             SELECT gen_random_uuid(), %(org)s,
                    (SELECT id FROM auth_user WHERE username = %(slug)s || '-' || (i %% 10)),
                    'Automation ' || lpad(i::text, 6, '0'),
@@ -116,7 +116,7 @@ def seed(*, slug: str, automations: int, runs: int, now: datetime) -> dict:
                    'latest', 3,
                    CASE WHEN i %% 5 = 4 OR i %% 10 = 9 THEN NULL
                         ELSE %(now)s + (i %% 1440) * interval '1 minute' END,
-                   %(now)s - interval '1 day', 0,
+                   %(now)s - interval '1 day', 0, '',
                    %(now)s - (i || ' minutes')::interval, %(now)s
             FROM generate_series(1, %(n)s) i""",
             {

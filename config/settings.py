@@ -377,6 +377,12 @@ SPECTACULAR_SETTINGS = {
     "SORT_OPERATIONS": True,
     "SORT_OPERATION_PARAMETERS": True,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": True,
+    # Several models have a `status`: each choice set gets its own stable name.
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "automations.models.AutomationRun.Status",
+        "AutomationStatusEnum": "automations.models.Automation.Status",
+        "DeliveryStatusEnum": "delivery.models.Delivery.Status",
+    },
 }
 
 if not DEBUG:

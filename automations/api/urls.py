@@ -10,6 +10,7 @@ from rest_framework.routers import SimpleRouter
 from automations.api.automations import AutomationViewSet
 from automations.api.errors import api_not_found
 from automations.api.me import MeView
+from automations.api.runs import RerunBatchViewSet, RunViewSet
 
 app_name = "api"
 
@@ -19,6 +20,8 @@ ORG = r"orgs/(?P<org>[-a-zA-Z0-9_]+)"
 # One line per org resource (URL names api:<basename>-list, -detail, -<action>).
 router = SimpleRouter()
 router.register(rf"{ORG}/automations", AutomationViewSet, basename="automation")
+router.register(rf"{ORG}/runs", RunViewSet, basename="run")
+router.register(rf"{ORG}/rerun-batches", RerunBatchViewSet, basename="rerun-batch")
 
 v1 = [
     path("me/", MeView.as_view(), name="me"),
