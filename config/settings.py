@@ -366,6 +366,15 @@ SPECTACULAR_SETTINGS = {
     "SORT_OPERATIONS": True,
     "SORT_OPERATION_PARAMETERS": True,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": True,
+    # api-resources: choice sets that share a field name get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelKindEnum": "delivery.models.DeliveryChannel.Kind",
+        "ChannelStatusEnum": "delivery.models.DeliveryChannel.Status",
+        "NotificationKindEnum": "delivery.models.Notification.Kind",
+        "EventStatusEnum": "webhooks.models.InboundEvent.Status",
+        "SkillModeEnum": "skills.models.Skill.Mode",
+        "ConnectionModeEnum": "webhooks.models.AtsConnection.Mode",
+    },
 }
 
 if not DEBUG:
