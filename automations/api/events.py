@@ -4,8 +4,9 @@ event with what became of it per automation (matched and its run, or why not).
 
 Reads through webhooks.selectors (`events_for_user`: every member of the org) and, for the
 automations named in the explanations, automations.selectors (only those the caller may see;
-the others are only counted). Past the retention period (webhooks/retention.py) the payload
-and the reasons are gone: the event says `redacted: true` and shows what is kept."""
+the others are only counted). Only org admins see the canonical event's candidate data.
+Past the retention period (webhooks/retention.py) the payload and the reasons are gone: the
+event says `redacted: true` and shows what is kept."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from automations.diagnosis import _shown_reason
 from automations.models import AutomationRun
 from automations.selectors import automations_for_user
 from webhooks.models import InboundEvent
-from webhooks.retention import REDACTED
+from webhooks.retention import REDACTED, redact_event
 from webhooks.selectors import event_get_for_user, events_for_user
 
 REDACTED_REASON = "not shown: removed after the retention period"
@@ -86,7 +87,13 @@ class MatchSerializer(serializers.Serializer):
 
 class EventDetailSerializer(EventSerializer):
     event = serializers.JSONField(
-        source="event_payload", help_text="The canonical event (only ids once redacted)."
+        source="event_payload",
+        allow_null=True,
+        help_text=(
+            "The canonical event: in full for org admins until the retention period ends, "
+            "then only its ids, types and times; members always see only those (no "
+            "candidate data, as the dashboard shows them)."
+        ),
     )
     error = serializers.CharField()
     matches = MatchSerializer(many=True, source="match_explanations")
@@ -202,7 +209,12 @@ class EventViewSet(OrgScoped, ApiViewSet):
         if event.connection.organization_id != self.org.pk:
             raise Http404("No such event.")
         matches, hidden = _explain(event, user=request.user, org=self.org)
-        event.event_payload = _event_of(event) if event.event is not None else None
+        payload = None
+        if event.event is not None:
+            payload = _event_of(event)
+            if not self.membership.is_admin:  # a member sees what the dashboard shows
+                payload = {k: v for k, v in redact_event(payload).items() if k != REDACTED}
+        event.event_payload = payload
         event.match_explanations = matches
         event.hidden_matches = hidden
         return Response(EventDetailSerializer(event).data)

@@ -184,7 +184,9 @@ def test_event_detail_explains_matches_and_is_redacted_past_retention(api, rows,
         }
     ]
     assert body["other_automations"] == 1  # the admin's automation is not the owner's to see
+    assert body["event"]["candidate"] == {"id": "c1"}  # a member sees no candidate data
     admin_view = api(rows.people["org_admin"]).get(url).json()
+    assert admin_view["event"]["candidate"]["name"] == "Jane Candidate"
     miss = next(m for m in admin_view["matches"] if not m["matched"])
     assert "jane@example.com" not in miss["reason"]  # candidate data is not quoted
 
