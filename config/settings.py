@@ -382,6 +382,12 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "automations.models.AutomationRun.Status",
         "AutomationStatusEnum": "automations.models.Automation.Status",
         "DeliveryStatusEnum": "delivery.models.Delivery.Status",
+        "ChannelKindEnum": "delivery.models.DeliveryChannel.Kind",
+        "ChannelStatusEnum": "delivery.models.DeliveryChannel.Status",
+        "NotificationKindEnum": "delivery.models.Notification.Kind",
+        "EventStatusEnum": "webhooks.models.InboundEvent.Status",
+        "SkillModeEnum": "skills.models.Skill.Mode",
+        "ConnectionModeEnum": "webhooks.models.AtsConnection.Mode",
     },
 }
 

@@ -8,9 +8,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from automations.api.automations import AutomationViewSet
+from automations.api.channels import ChannelViewSet
+from automations.api.connections import ConnectionViewSet
 from automations.api.errors import api_not_found
+from automations.api.events import EventViewSet
 from automations.api.me import MeView
 from automations.api.runs import RerunBatchViewSet, RunViewSet
+from automations.api.notifications import NotificationViewSet
+from automations.api.skills import SkillViewSet
 
 app_name = "api"
 
@@ -22,6 +27,11 @@ router = SimpleRouter()
 router.register(rf"{ORG}/automations", AutomationViewSet, basename="automation")
 router.register(rf"{ORG}/runs", RunViewSet, basename="run")
 router.register(rf"{ORG}/rerun-batches", RerunBatchViewSet, basename="rerun-batch")
+router.register(rf"{ORG}/skills", SkillViewSet, basename="skill")
+router.register(rf"{ORG}/channels", ChannelViewSet, basename="channel")
+router.register(rf"{ORG}/connections", ConnectionViewSet, basename="connection")
+router.register(rf"{ORG}/events", EventViewSet, basename="event")
+router.register(rf"{ORG}/notifications", NotificationViewSet, basename="notification")
 
 v1 = [
     path("me/", MeView.as_view(), name="me"),
