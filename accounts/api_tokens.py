@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounts.audit import audit_record
+from accounts.audit import AuditAction, audit_record
 from accounts.models import ApiToken, Membership
 
 TOKEN_START = "sko_"
@@ -176,7 +176,7 @@ def api_token_create(
     _audit_everywhere(
         token=token,
         actor=user,
-        action="token_create",
+        action=AuditAction.API_TOKEN_CREATE,
         changes={
             "name": {"from": None, "to": name},
             "expires_at": {"from": None, "to": expiry.isoformat() if expiry else "never"},
@@ -199,7 +199,7 @@ def api_token_revoke(*, token: ApiToken, by: AbstractBaseUser) -> ApiToken:
     _audit_everywhere(
         token=token,
         actor=by,
-        action="token_revoke",
+        action=AuditAction.API_TOKEN_REVOKE,
         changes={"revoked_at": {"from": None, "to": now.isoformat()}},
     )
     return token

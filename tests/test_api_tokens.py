@@ -120,7 +120,7 @@ def test_revoke_only_by_the_owner_or_a_superuser_and_idempotent(owner, org_admin
     assert first is not None
     api_token_revoke(token=token, by=superuser)
     assert ApiToken.objects.get(pk=token.pk).revoked_at == first
-    assert AuditEvent.objects.filter(action="token_revoke").count() == 1
+    assert AuditEvent.objects.filter(action="api_token.revoke").count() == 1
     with pytest.raises(TokenError) as caught:
         api_token_authenticate(raw)
     assert caught.value.code == "revoked"
@@ -166,10 +166,10 @@ def test_create_and_revoke_are_audited_in_every_org_of_the_user(owner, org, othe
     api_token_revoke(token=token, by=owner)
     events = AuditEvent.objects.filter(target_type="api_token")
     assert {(e.organization_id, e.action) for e in events} == {
-        (org.pk, "token_create"),
-        (other_org.pk, "token_create"),
-        (org.pk, "token_revoke"),
-        (other_org.pk, "token_revoke"),
+        (org.pk, "api_token.create"),
+        (other_org.pk, "api_token.create"),
+        (org.pk, "api_token.revoke"),
+        (other_org.pk, "api_token.revoke"),
     }
     assert all(e.target_label == f"CI ({token.prefix})" for e in events)
     assert all(e.actor_id == owner.pk for e in events)
@@ -252,7 +252,7 @@ def test_the_admin_revoke_action_goes_through_the_service(client, owner, superus
     )
     assert response.status_code == 302
     assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
-    assert AuditEvent.objects.filter(action="token_revoke", actor=superuser).exists()
+    assert AuditEvent.objects.filter(action="api_token.revoke", actor=superuser).exists()
 
 
 def test_org_admins_cannot_reach_the_token_admin(client, owner, org_admin):

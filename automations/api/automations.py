@@ -32,6 +32,7 @@ from automations.api.serializers import (
     AutomationSerializer,
     DiagnosisSerializer,
     PauseInputSerializer,
+    RejectInputSerializer,
     RunSerializer,
     SchedulePreviewSerializer,
     TrialSerializer,
@@ -220,6 +221,48 @@ class AutomationViewSet(OrgScoped, ApiViewSet):
                 automation=automation, by=request.user, reason=reason
             )
         except ValidationError as exc:
+            raise _conflict(exc) from None
+        return self._show(automation)
+
+    @extend_schema(
+        summary="Approve (org admins)",
+        description="Start an automation that waits for approval; its owner is told.",
+        request=None,
+        responses={200: AutomationSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        automation = self.get_object()
+        try:
+            automation = services.automation_approve(automation=automation, by=request.user)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                raise  # the plan's limits: keyed by field
+            raise _conflict(exc) from None
+        return self._show(automation)
+
+    @extend_schema(
+        summary="Reject with a reason (org admins)",
+        description="Refuse an automation that waits for approval; its owner is told why.",
+        request=RejectInputSerializer,
+        responses={200: AutomationSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        automation = self.get_object()
+        body = request.data if isinstance(request.data, dict) else None
+        if body is None or set(body) - {"reason"}:
+            raise ApiError(400, "invalid", 'The body is {"reason": "..."}.')
+        reason = body.get("reason", "")
+        if not isinstance(reason, str):
+            raise ApiError(400, "invalid", "Enter text.", {"reason": ["Enter text."]})
+        try:
+            automation = services.automation_reject(
+                automation=automation, by=request.user, reason=reason
+            )
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                raise  # the reason itself: keyed by field
             raise _conflict(exc) from None
         return self._show(automation)
 

@@ -102,6 +102,10 @@ class PauseInputSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, max_length=300, allow_blank=True)
 
 
+class RejectInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, help_text="Why: its owner is told.")
+
+
 class RunSerializer(serializers.ModelSerializer):
     """A run as lists and actions show it (the runs endpoints may show more)."""
 

@@ -12,9 +12,10 @@ from automations.api.channels import ChannelViewSet
 from automations.api.connections import ConnectionViewSet
 from automations.api.errors import api_not_found
 from automations.api.events import EventViewSet
+from automations.api.governance import ApprovalViewSet, AuditEventViewSet, UsageView
 from automations.api.me import MeView
-from automations.api.runs import RerunBatchViewSet, RunViewSet
 from automations.api.notifications import NotificationViewSet
+from automations.api.runs import RerunBatchViewSet, RunViewSet
 from automations.api.skills import SkillViewSet
 
 app_name = "api"
@@ -32,9 +33,12 @@ router.register(rf"{ORG}/channels", ChannelViewSet, basename="channel")
 router.register(rf"{ORG}/connections", ConnectionViewSet, basename="connection")
 router.register(rf"{ORG}/events", EventViewSet, basename="event")
 router.register(rf"{ORG}/notifications", NotificationViewSet, basename="notification")
+router.register(rf"{ORG}/approvals", ApprovalViewSet, basename="approval")
+router.register(rf"{ORG}/audit-events", AuditEventViewSet, basename="audit-event")
 
 v1 = [
     path("me/", MeView.as_view(), name="me"),
+    re_path(rf"^{ORG}/usage/$", UsageView.as_view(), name="usage"),
     *router.urls,
 ]
 
