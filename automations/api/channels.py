@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from automations.api.base import ApiViewSet, OrgScoped
 from automations.api.errors import ApiError
+from automations.api.fields import StrictCharField
 from automations.api.idempotency import idempotent
 from automations.api.pagination import CursorPage
 from delivery.channel_services import URL_KINDS, channel_create, channel_delete, channel_update
@@ -32,7 +33,7 @@ from delivery.services import channel_send_test
 
 class ChannelSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    owner = serializers.CharField(source="owner.username", read_only=True)
+    owner = StrictCharField(source="owner.username", read_only=True)
     to = serializers.SerializerMethodField(help_text="An email channel's recipients.")
     url_set = serializers.SerializerMethodField(help_text="A URL is stored (never shown).")
     secret_set = serializers.SerializerMethodField(
@@ -71,7 +72,7 @@ class ChannelSerializer(serializers.ModelSerializer):
 
 
 class ChannelCreatedSerializer(ChannelSerializer):
-    signing_secret = serializers.CharField(
+    signing_secret = StrictCharField(
         allow_null=True, help_text="A webhook channel's signing secret: shown this once only."
     )
 
@@ -84,28 +85,36 @@ class ChannelConfigSerializer(serializers.Serializer):
     to = serializers.ListField(
         child=serializers.EmailField(), required=False, help_text="email: recipients"
     )
-    url = serializers.CharField(required=False, help_text="slack/teams/webhook (write-only)")
+    url = StrictCharField(required=False, help_text="slack/teams/webhook (write-only)")
 
 
 class ChannelInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=DeliveryChannel.Kind.choices)
-    name = serializers.CharField(max_length=120)
+    name = StrictCharField(max_length=120)
     config = ChannelConfigSerializer(required=False)
 
 
 class ChannelPatchSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120, required=False)
+    name = StrictCharField(max_length=120, required=False)
     config = ChannelConfigSerializer(required=False, help_text="Replaces the stored one.")
 
 
 class ChannelTestSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
-    error = serializers.CharField(allow_blank=True)
+    error = StrictCharField(allow_blank=True)
     permanent = serializers.BooleanField()
 
 
-def body_of(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
-    """The JSON body as an object of known fields, else a 400 naming the strays."""
+def body_of(
+    request: Request,
+    allowed: tuple[str, ...],
+    *,
+    shape: type[serializers.Serializer] | None = None,
+    partial: bool = False,
+) -> dict[str, Any]:
+    """The JSON body as an object of known fields, else a 400 naming the strays. With
+    `shape`, also of the types the schema documents (the request serializer), so what the
+    schema says is refused is refused; the services then apply their own rules."""
     data = request.data
     if not isinstance(data, dict):
         raise ApiError(400, "invalid", "The body must be a JSON object.")
@@ -117,6 +126,8 @@ def body_of(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
             "Unknown fields in the body.",
             {key[:100]: ["Unknown field."] for key in unknown[:20]},
         )
+    if shape is not None:
+        shape(data=data, partial=partial).is_valid(raise_exception=True)
     return dict(data)
 
 
@@ -161,7 +172,7 @@ class ChannelViewSet(OrgScoped, ApiViewSet):
     )
     @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        body = body_of(request, ("kind", "name", "config"))
+        body = body_of(request, ("kind", "name", "config"), shape=ChannelInputSerializer)
         channel, secret = channel_create(
             org=self.org,
             owner=request.user,
@@ -182,7 +193,7 @@ class ChannelViewSet(OrgScoped, ApiViewSet):
     )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         channel = self.get_object()
-        body = body_of(request, ("name", "config"))
+        body = body_of(request, ("name", "config"), shape=ChannelPatchSerializer, partial=True)
         channel = channel_update(
             channel=channel, by=request.user, name=body.get("name"), config=body.get("config")
         )

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from accounts.selectors import org_admin_require
 from automations.api.base import ApiViewSet, OrgScoped
 from automations.api.channels import body_of
+from automations.api.fields import StrictCharField
 from automations.api.idempotency import idempotent
 from automations.api.pagination import CursorPage
 from webhooks import services
@@ -38,6 +39,8 @@ PATCH_FIELDS = (*services.EDITABLE, *SECRET_FIELDS)
 
 class ConnectionSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
+    # Text, not a URI: it is empty for providers with a fixed API address.
+    base_url = StrictCharField(read_only=True)
     webhook_url = serializers.SerializerMethodField(help_text="Paste this into the ATS.")
     webhook_secret_set = serializers.SerializerMethodField()
     api_key_set = serializers.SerializerMethodField()
@@ -74,7 +77,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
 
 
 class ConnectionShownOnceSerializer(ConnectionSerializer):
-    new_webhook_secret = serializers.CharField(
+    new_webhook_secret = StrictCharField(
         allow_null=True, help_text="A generated webhook secret: shown in this answer only."
     )
 
@@ -85,13 +88,13 @@ class ConnectionShownOnceSerializer(ConnectionSerializer):
 
 class ConnectionInputSerializer(serializers.Serializer):
     provider = serializers.ChoiceField(choices=AtsConnection.Provider.choices)
-    name = serializers.CharField(max_length=120)
+    name = StrictCharField(max_length=120)
     mode = serializers.ChoiceField(choices=AtsConnection.Mode.choices, required=False)
-    base_url = serializers.CharField(required=False)
-    region = serializers.CharField(required=False)
+    base_url = StrictCharField(required=False)
+    region = StrictCharField(required=False)
     poll_interval_seconds = serializers.IntegerField(required=False)
-    webhook_secret = serializers.CharField(required=False, help_text="Write-only.")
-    api_key = serializers.CharField(required=False, help_text="Write-only.")
+    webhook_secret = StrictCharField(required=False, help_text="Write-only.")
+    api_key = StrictCharField(required=False, help_text="Write-only.")
 
 
 class ConnectionPatchSerializer(ConnectionInputSerializer):
@@ -104,8 +107,8 @@ class ConnectionPatchSerializer(ConnectionInputSerializer):
 
 class ConnectionTestSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
-    kind = serializers.CharField()
-    message = serializers.CharField()
+    kind = StrictCharField()
+    message = StrictCharField()
 
 
 class ConnectionPage(CursorPage):
@@ -167,7 +170,7 @@ class ConnectionViewSet(OrgScoped, ApiViewSet):
     )
     @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        body = body_of(request, CREATE_FIELDS)
+        body = body_of(request, CREATE_FIELDS, shape=ConnectionInputSerializer)
         connection, generated = services.connection_create(
             org=self.org,
             by=request.user,
@@ -186,7 +189,7 @@ class ConnectionViewSet(OrgScoped, ApiViewSet):
     )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         connection = self.get_object()
-        body = body_of(request, PATCH_FIELDS)
+        body = body_of(request, PATCH_FIELDS, shape=ConnectionPatchSerializer, partial=True)
         secrets = {key: body.pop(key) for key in SECRET_FIELDS if key in body}
         with transaction.atomic():  # all of it or none of it
             if body:

@@ -15,6 +15,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -140,6 +141,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
+# Exempt: it changes nothing, and a POST to a mistyped API URL should hear "no such endpoint"
+# in the API's format, not the CSRF middleware's HTML page.
+@csrf_exempt
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Any URL under /api/ that no endpoint has: the format's 404, not the dashboard's page."""
     return JsonResponse(error_body("not_found", f"No API endpoint at {request.path}."), status=404)

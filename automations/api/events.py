@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from automations.api.base import ApiViewSet, OrgScoped
+from automations.api.fields import StrictCharField
 from automations.api.pagination import CursorPage
 from automations.diagnosis import _shown_reason
 from automations.models import AutomationRun
@@ -38,8 +39,8 @@ def _event_of(obj: InboundEvent) -> dict:
 
 class EventConnectionSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
-    name = serializers.CharField()
-    provider = serializers.CharField()
+    name = StrictCharField()
+    provider = StrictCharField()
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -74,13 +75,13 @@ class EventSerializer(serializers.ModelSerializer):
 
 class MatchAutomationSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    name = serializers.CharField()
+    name = StrictCharField()
 
 
 class MatchSerializer(serializers.Serializer):
     automation = MatchAutomationSerializer()
     matched = serializers.BooleanField()
-    reason = serializers.CharField(allow_blank=True, help_text="Why it did not match.")
+    reason = StrictCharField(allow_blank=True, help_text="Why it did not match.")
     run = serializers.UUIDField(allow_null=True, help_text="The run it fired (or moved).")
     cancelled_run = serializers.UUIDField(allow_null=True)
 
@@ -95,7 +96,7 @@ class EventDetailSerializer(EventSerializer):
             "candidate data, as the dashboard shows them)."
         ),
     )
-    error = serializers.CharField()
+    error = StrictCharField()
     matches = MatchSerializer(many=True, source="match_explanations")
     other_automations = serializers.IntegerField(
         source="hidden_matches", help_text="Automations it was checked against you cannot see."

@@ -25,6 +25,7 @@ from accounts.models import AuditEvent
 from accounts.selectors import org_admin_require
 from automations.api.base import ApiView, ApiViewSet, OrgScoped
 from automations.api.errors import ApiError
+from automations.api.fields import StrictCharField
 from automations.approval_policy import flagged
 from automations.models import Automation
 from automations.selectors import automations_for_user
@@ -35,7 +36,7 @@ USAGE_DEFAULT_DAYS = 30
 
 class PendingAutomationSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    owner = serializers.CharField(source="owner.username", read_only=True)
+    owner = StrictCharField(source="owner.username", read_only=True)
     skill = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     why = serializers.SerializerMethodField(help_text="What the org's policy flagged.")
 
@@ -69,7 +70,7 @@ class ApprovalViewSet(OrgScoped, mixins.ListModelMixin, ApiViewSet):
 
 class AuditEventSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    actor = serializers.CharField(source="actor_label", read_only=True)
+    actor = StrictCharField(source="actor_label", read_only=True)
 
     class Meta:
         model = AuditEvent
@@ -143,7 +144,7 @@ class AuditEventViewSet(OrgScoped, mixins.ListModelMixin, ApiViewSet):
 
 
 def _day(value: str | None, name: str) -> date | None:
-    if value in (None, ""):
+    if value is None:
         return None
     try:
         return date.fromisoformat(str(value))
@@ -182,4 +183,3 @@ class UsageView(OrgScoped, ApiView):
 
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
-

@@ -26,7 +26,6 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -42,7 +41,13 @@ MAX_KEY_LENGTH = IdempotencyRecord._meta.get_field("key").max_length
 # For the schema (automations/api/schema.py adds it to every @idempotent operation).
 PARAMETER = OpenApiParameter(
     name=HEADER,
-    type=OpenApiTypes.STR,
+    type={
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        # Printable ASCII (what an HTTP header carries as text), not all spaces.
+        "pattern": "^[ -~]*[!-~][ -~]*$",
+    },
     location=OpenApiParameter.HEADER,
     required=False,
     description=(
@@ -69,11 +74,11 @@ def _key(request: Request) -> str | None:
     key = request.headers.get(HEADER)
     if key is None:
         return None
-    if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    if not key.strip() or len(key) > MAX_KEY_LENGTH or not (key.isascii() and key.isprintable()):
         raise ApiError(
             400,
             "invalid_idempotency_key",
-            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters.",
+            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
         )
     return key
 

@@ -9,17 +9,18 @@ from rest_framework.response import Response
 
 from accounts.models import Membership
 from automations.api.base import ApiView
+from automations.api.fields import StrictCharField
 
 
 class MeOrgSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="organization.public_id")
-    slug = serializers.CharField(source="organization.slug")
-    name = serializers.CharField(source="organization.name")
+    slug = StrictCharField(source="organization.slug")
+    name = StrictCharField(source="organization.name")
     role = serializers.ChoiceField(choices=Membership.Role.choices)
 
 
 class MeSerializer(serializers.Serializer):
-    username = serializers.CharField()
+    username = StrictCharField()
     email = serializers.EmailField()
     is_superuser = serializers.BooleanField()
     orgs = MeOrgSerializer(many=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from automations.api.fields import StrictCharField
 from automations.api.serializers import ChannelRefSerializer, RunSerializer
 from automations.models import AutomationRun, RerunBatch
 from delivery.models import Delivery, DeliveryAttempt
@@ -60,11 +61,11 @@ class RetryScheduleSerializer(serializers.Serializer):
 class OutcomeSerializer(serializers.Serializer):
     """The run's own record of each channel's outcome (AutomationRun.deliveries)."""
 
-    channel = serializers.CharField()
-    kind = serializers.CharField(allow_blank=True)
-    status = serializers.CharField()
+    channel = StrictCharField()
+    kind = StrictCharField(allow_blank=True)
+    status = StrictCharField()
     permanent = serializers.BooleanField()
-    error = serializers.CharField(allow_blank=True)
+    error = StrictCharField(allow_blank=True)
 
 
 class RunRefSerializer(serializers.ModelSerializer):
@@ -160,8 +161,8 @@ class RerunInputSerializer(serializers.Serializer):
 
 
 class BatchFiltersSerializer(serializers.Serializer):
-    status = serializers.CharField(allow_blank=True)
-    triggered_by = serializers.CharField(allow_blank=True)
+    status = StrictCharField(allow_blank=True)
+    triggered_by = StrictCharField(allow_blank=True)
     created_from = serializers.DateTimeField(allow_null=True)
     created_to = serializers.DateTimeField(allow_null=True)
     automation = serializers.UUIDField(allow_null=True)
@@ -180,7 +181,7 @@ class BatchProgressSerializer(serializers.Serializer):
 
 class RerunBatchSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    created_by = serializers.CharField(
+    created_by = StrictCharField(
         source="created_by.username", allow_null=True, default=None, read_only=True
     )
     filters = BatchFiltersSerializer(read_only=True)
@@ -200,7 +201,7 @@ class RerunBatchInputSerializer(serializers.Serializer):
     """The body of a bulk rerun: a name and the runs list's filters (all optional; at least
     one run must match, at most 10,000)."""
 
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
     automation = serializers.UUIDField(required=False, help_text="An automation's id.")
     status = serializers.ChoiceField(choices=AutomationRun.Status.choices, required=False)
     triggered_by = serializers.ChoiceField(

@@ -14,6 +14,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from automations.api import idempotency
+from automations.api.fields import StrictCharField
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -32,10 +33,10 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
 
 class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="A stable machine-readable code, e.g. `invalid`.")
-    message = serializers.CharField(help_text="What went wrong, for people.")
+    code = StrictCharField(help_text="A stable machine-readable code, e.g. `invalid`.")
+    message = StrictCharField(help_text="What went wrong, for people.")
     fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
+        child=serializers.ListField(child=StrictCharField()),
         help_text="Per input field, its messages (empty when the error is not about a field).",
     )
 
@@ -86,7 +87,15 @@ class ApiAutoSchema(AutoSchema):
     def _get_response_bodies(self, direction: str = "response") -> dict:
         responses = super()._get_response_bodies(direction)
         errors = dict(ALWAYS)
-        if self.method in ("POST", "PUT", "PATCH") or self._get_filter_parameters():
+        takes_query = any(
+            getattr(p, "location", None) == "query" for p in self.get_override_parameters()
+        )
+        if (
+            self.method in ("POST", "PUT", "PATCH")
+            or self._get_filter_parameters()
+            or self._get_paginator()
+            or takes_query
+        ):
             errors.update(WITH_INPUT)
         if self._is_idempotent():
             errors.update(IDEMPOTENT)

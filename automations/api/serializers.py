@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from automations.api.fields import StrictCharField
 from automations.models import Automation, AutomationRun
 from delivery.models import DeliveryChannel
 
@@ -25,7 +26,7 @@ class ChannelRefSerializer(serializers.ModelSerializer):
 class AutomationSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     skill = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    owner = serializers.CharField(source="owner.username", read_only=True)
+    owner = StrictCharField(source="owner.username", read_only=True)
     channels = ChannelRefSerializer(source="delivery_channels", many=True, read_only=True)
 
     class Meta:
@@ -74,13 +75,13 @@ class AutomationInputSerializer(serializers.Serializer):
     `channels`: channel ids (of channels you may use) and/or shorthands; omitted on create:
     your inbox."""
 
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
     skill = serializers.SlugField(help_text="A skill's slug, e.g. pipeline-report.")
     params = serializers.JSONField(required=False, help_text="The skill's parameters.")
     trigger_type = serializers.ChoiceField(choices=Automation.TriggerType.choices)
-    cron_expression = serializers.CharField(required=False, help_text="e.g. 0 9 * * 1")
-    time_zone = serializers.CharField(required=False, help_text="IANA, e.g. Europe/Paris")
-    event_type = serializers.CharField(required=False)
+    cron_expression = StrictCharField(required=False, help_text="e.g. 0 9 * * 1")
+    time_zone = StrictCharField(required=False, help_text="IANA, e.g. Europe/Paris")
+    event_type = StrictCharField(required=False)
     event_filter = serializers.JSONField(required=False)
     offset_minutes = serializers.IntegerField(required=False, allow_null=True)
     poll_interval_seconds = serializers.IntegerField(required=False, allow_null=True)
@@ -99,11 +100,11 @@ class AutomationPatchSerializer(AutomationInputSerializer):
 
 
 class PauseInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, max_length=300, allow_blank=True)
+    reason = StrictCharField(required=False, max_length=300, allow_blank=True)
 
 
 class RejectInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500, help_text="Why: its owner is told.")
+    reason = StrictCharField(max_length=500, help_text="Why: its owner is told.")
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -134,13 +135,13 @@ class RunSerializer(serializers.ModelSerializer):
 
 class TrialSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
-    title = serializers.CharField()
-    body_html = serializers.CharField(help_text="The result as HTML (escaped markdown).")
-    summary = serializers.CharField()
+    title = StrictCharField()
+    body_html = StrictCharField(help_text="The result as HTML (escaped markdown).")
+    summary = StrictCharField()
     empty = serializers.BooleanField()
-    error = serializers.CharField()
-    error_code = serializers.CharField()
-    event_note = serializers.CharField()
+    error = StrictCharField()
+    error_code = StrictCharField()
+    event_note = StrictCharField()
     run = RunSerializer(allow_null=True)
 
 
@@ -148,51 +149,51 @@ class PreviewFireSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     local = serializers.DateTimeField()
     viewer = serializers.DateTimeField()
-    note = serializers.CharField()
+    note = StrictCharField()
 
 
 class SchedulePreviewSerializer(serializers.Serializer):
-    trigger_words = serializers.CharField()
-    expression = serializers.CharField(allow_blank=True)
-    time_zone = serializers.CharField()
-    viewer_zone = serializers.CharField()
+    trigger_words = StrictCharField()
+    expression = StrictCharField(allow_blank=True)
+    time_zone = StrictCharField()
+    viewer_zone = StrictCharField()
     fires = PreviewFireSerializer(many=True)
-    notes = serializers.ListField(child=serializers.CharField())
-    rule = serializers.CharField()
+    notes = serializers.ListField(child=StrictCharField())
+    rule = StrictCharField()
 
 
 class AdviceSerializer(serializers.Serializer):
-    text = serializers.CharField()
-    url = serializers.CharField()
-    label = serializers.CharField()
+    text = StrictCharField()
+    url = StrictCharField()
+    label = StrictCharField()
 
 
 class FindingSerializer(serializers.Serializer):
     level = serializers.ChoiceField(choices=["blocked", "warning", "ok"])
-    title = serializers.CharField()
-    detail = serializers.CharField()
+    title = StrictCharField()
+    detail = StrictCharField()
     advice = AdviceSerializer(many=True)
 
 
 class NextFireSerializer(serializers.Serializer):
     at = serializers.DateTimeField(allow_null=True)
-    words = serializers.CharField()
+    words = StrictCharField()
 
 
 class FiringSerializer(serializers.Serializer):
     slot = serializers.DateTimeField(allow_null=True)
-    outcome = serializers.CharField()
-    words = serializers.CharField()
+    outcome = StrictCharField()
+    words = StrictCharField()
     run = serializers.UUIDField(source="run.public_id", allow_null=True, default=None)
 
 
 class EventMissSerializer(serializers.Serializer):
     received_at = serializers.DateTimeField()
-    type = serializers.CharField()
-    provider = serializers.CharField()
-    source = serializers.CharField()
-    status = serializers.CharField()
-    reason = serializers.CharField()
+    type = StrictCharField()
+    provider = StrictCharField()
+    source = StrictCharField()
+    status = StrictCharField()
+    reason = StrictCharField()
 
 
 class EventReportSerializer(serializers.Serializer):
@@ -201,7 +202,7 @@ class EventReportSerializer(serializers.Serializer):
     waiting = serializers.IntegerField()
     not_about_it = serializers.IntegerField()
     misses = EventMissSerializer(many=True)
-    nothing_arrived = serializers.CharField()
+    nothing_arrived = StrictCharField()
     since = serializers.DateTimeField(allow_null=True)
 
 
@@ -215,10 +216,10 @@ class DiagnosisSerializer(serializers.Serializer):
     firings, and for event triggers what became of recent events."""
 
     blocked = serializers.BooleanField()
-    trigger_words = serializers.CharField()
+    trigger_words = StrictCharField()
     findings = FindingSerializer(many=True)
     next_fire = NextFireSerializer()
     firings = FiringSerializer(many=True)
-    firings_note = serializers.CharField()
+    firings_note = StrictCharField()
     events = EventReportSerializer(allow_null=True)
     last_failure = LastFailureSerializer(allow_null=True)

@@ -48,5 +48,6 @@ urlpatterns = [
     # The split view loads its start-up script from a URL of its own: no inline script, so
     # the page passes the CSP (config/security_headers.py).
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
-    re_path(r"^.*$", api_not_found),
+    # [\s\S], not ".": a path with a newline in it (%0A) is still an API path.
+    re_path(r"^[\s\S]*$", api_not_found),
 ]

@@ -15,7 +15,10 @@ from tests.live import wait_for
 def test_build_preview_test_save_and_run_now(page, site, worker):
     org = OrganizationFactory(name="Acme Talent", time_zone="America/New_York")
     user = member(org, username="recruiter")
+    # Both skills the test picks exist before any page lists them (a transactional test
+    # that ran before in this worker may have emptied the catalog).
     skill("pipeline-report")
+    skill("stale-candidates")
     sign_in(page, site, user)
 
     page.goto(f"{site}/automations/new/")
@@ -51,7 +54,6 @@ def test_build_preview_test_save_and_run_now(page, site, worker):
     expect(page.get_by_role("heading", level=1)).to_have_text("Morning pipeline")
     assert_accessible(page, what="the builder (edit)")
     # The params follow the skill on the edit page too (an unsaved change).
-    skill("stale-candidates")
     page.get_by_label("Skill").select_option("stale-candidates")
     expect(page.locator("#params")).to_contain_text("Idle for more than this many days.")
     page.get_by_label("Skill").select_option("pipeline-report")

@@ -1,0 +1,33 @@
+"""django-filter for every list, strict about what it was given: a typed filter (a date, a
+choice, a UUID) sent with an empty value is a 400, not "no filter", so a client's bug
+(`?received_until=` from an unset variable) is told, not silently widened to everything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
+
+from automations.api.errors import ApiError
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    def filter_queryset(self, request: Any, queryset: Any, view: Any) -> Any:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            empty = sorted(
+                name
+                for name, declared in filterset_class.base_filters.items()
+                if not isinstance(declared, django_filters.CharFilter)
+                and name in request.query_params
+                and any(value == "" for value in request.query_params.getlist(name))
+            )
+            if empty:
+                raise ApiError(
+                    400,
+                    "invalid",
+                    "Give a value for each filter you send, or leave it out.",
+                    {name: ["Give a value, or leave the filter out."] for name in empty},
+                )
+        return super().filter_queryset(request, queryset, view)
