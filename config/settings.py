@@ -346,7 +346,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["automations.api.parsers.ApiJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "automations.api.pagination.CursorPage",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["automations.api.filtering.StrictFilterBackend"],
     "EXCEPTION_HANDLER": "automations.api.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "automations.api.throttling.TokenRateThrottle",
