@@ -234,14 +234,18 @@ def admission_bulk(runs: list[AutomationRun], *, now: datetime) -> None:
         Automation.objects.filter(pk__in=automation_ids).values_list("pk", "max_runs_per_hour")
     )
     orgs = Organization.objects.in_bulk(org_ids)
-    in_hour = dict(
-        counted_runs()
+    # Counted per automation and member: an org-wide automation makes one run per member a
+    # slot, and its hourly cap is each member's (a 100-member Monday report is not 100 runs
+    # over a cap of 60). An owner-only automation's runs all have for_user None.
+    in_hour = {
+        (automation_id, for_user_id): n
+        for automation_id, for_user_id, n in counted_runs()
         .filter(automation_id__in=automation_ids, created_at__gte=now - HOUR)
         .order_by()
-        .values("automation_id")
+        .values("automation_id", "for_user_id")
         .annotate(n=Count("pk"))
-        .values_list("automation_id", "n")
-    )
+        .values_list("automation_id", "for_user_id", "n")
+    }
     in_day = dict(
         counted_runs()
         .filter(organization_id__in=org_ids, created_at__gte=now - DAY)
@@ -256,13 +260,18 @@ def admission_bulk(runs: list[AutomationRun], *, now: datetime) -> None:
         limits = limits_for(org)
         hourly_cap = hourly_caps.get(run.automation_id, 60)
         held: Held | None = None
-        hour_n = in_hour.get(run.automation_id, 0)
+        hour_key = (run.automation_id, run.for_user_id)
+        hour_n = in_hour.get(hour_key, 0)
         day_n = in_day.get(run.organization_id, 0)
         if hour_n >= hourly_cap:
-            key = ("a", run.automation_id)
+            key = ("a", *hour_key)
             if key not in frees:
                 frees[key] = _frees_at(
-                    counted_runs().filter(automation_id=run.automation_id), now - HOUR, HOUR
+                    counted_runs().filter(
+                        automation_id=run.automation_id, for_user_id=run.for_user_id
+                    ),
+                    now - HOUR,
+                    HOUR,
                 )
             held = Held(
                 CAP_HOURLY,
@@ -288,5 +297,5 @@ def admission_bulk(runs: list[AutomationRun], *, now: datetime) -> None:
             run.error_message = held.message
             run.finished_at = now
             continue
-        in_hour[run.automation_id] = hour_n + 1
+        in_hour[hour_key] = hour_n + 1
         in_day[run.organization_id] = day_n + 1

@@ -147,6 +147,25 @@ def test_every_member_is_whoever_is_a_member_when_it_fires(org, org_admin, owner
     assert users == {org_admin.pk, owner.pk, newcomer.pk}
 
 
+def test_the_hourly_cap_is_each_members_for_an_org_wide_automation(org, org_admin):
+    """Every member gets their run though the org has more members than the automation's
+    runs an hour; a second slot within the hour still fits each member's own count."""
+    for n in range(6):
+        make_member(org, username=f"recruiter{n}")
+    auto = automation(org=org, owner=org_admin, audience="all_members")
+    Automation.objects.filter(pk=auto.pk).update(max_runs_per_hour=2)
+    auto.refresh_from_db()
+    for slot in ("manual:1", "manual:2", "manual:3"):
+        run_fire(automation=auto, key=slot, triggered_by="manual", send=False)
+    runs = AutomationRun.objects.filter(automation=auto)
+    members = org.memberships.count()
+    # Two slots an hour for each member: the third is skipped for every one of them.
+    assert runs.exclude(status="skipped").count() == 2 * members
+    skipped = runs.filter(status="skipped")
+    assert skipped.count() == members
+    assert {r.error_code for r in skipped} == {"cap_hourly"}
+
+
 def test_a_chosen_member_who_left_is_dropped(org, org_admin, owner, member):
     auto = automation(
         org=org, owner=org_admin, audience="members", audience_members=[owner, member]
