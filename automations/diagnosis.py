@@ -647,7 +647,7 @@ def _no_run(
 # -- 4. the org's events that did not match ---------------------------------------------------
 
 
-def _shown_reason(reason: str) -> str:
+def shown_reason(reason: str) -> str:
     """The matcher's reason, without a candidate's data: a filter on a personal field quotes
     the event's value, which is left out here."""
     found = FILTER_REASON.match(reason)
@@ -681,7 +681,7 @@ def _event_report(automation: Automation, activity) -> EventReport:
             if entry.get("error"):
                 reason = f"could not be matched: {entry['error']}"
             else:
-                reason = _shown_reason(str(entry.get("reason") or "not matched"))
+                reason = shown_reason(str(entry.get("reason") or "not matched"))
         elif status == "failed":
             reason = f"the event could not be processed: {row['error'] or 'no detail'}"
         else:

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from automations.api.base import ApiViewSet, OrgScoped
 from automations.api.fields import StrictCharField
 from automations.api.pagination import CursorPage
-from automations.diagnosis import _shown_reason
+from automations.diagnosis import shown_reason
 from automations.models import AutomationRun
 from automations.selectors import automations_for_user
 from webhooks.models import InboundEvent
@@ -169,7 +169,7 @@ def _explain(event: InboundEvent, *, user: Any, org: Any) -> tuple[list[dict], i
             if entry.get("error"):
                 reason = f"could not be matched: {entry['error']}"
             elif entry.get("reason"):
-                reason = _shown_reason(str(entry["reason"]))
+                reason = shown_reason(str(entry["reason"]))
             else:
                 reason = REDACTED_REASON if redacted else "not matched"
         out.append(
