@@ -25,3 +25,16 @@ ATS_RATE_LIMITS = {
     provider: {"capacity": 10_000, "per_second": 10_000}
     for provider in ("greenhouse", "lever", "workable", "smartrecruiters", "zoho", "ashby")
 }
+
+# Each pytest-xdist worker keeps its cache in a Redis database of its own: rate-limit counts
+# are keyed by org and token pks, which every worker's test database hands out alike, and a
+# test that clears the cache must not empty another worker's. (The processes a test starts
+# inherit PYTEST_XDIST_WORKER, so they share their worker's database.)
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if REDIS_URL and _xdist_worker.startswith("gw") and _xdist_worker[2:].isdigit():  # noqa: F405
+    from urllib.parse import urlsplit, urlunsplit
+
+    _redis = urlsplit(REDIS_URL)  # noqa: F405
+    CACHES["default"]["LOCATION"] = urlunsplit(  # noqa: F405
+        _redis._replace(path=f"/{10 + int(_xdist_worker[2:])}")
+    )

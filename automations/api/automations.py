@@ -95,9 +95,10 @@ def _with_rows(raw: dict[str, Any], *, request: Request, org) -> dict[str, Any]:
     out = dict(raw)
     if "skill" in out:
         slug = out["skill"]
-        out["skill"] = (
-            Skill.objects.filter(slug=slug).first() if isinstance(slug, str) and slug else None
-        )
+        # No query for a slug no skill could have (too long, or with a NUL, which
+        # PostgreSQL refuses in a text parameter): the validation then names the field.
+        fits = isinstance(slug, str) and 0 < len(slug) <= 80 and "\x00" not in slug
+        out["skill"] = Skill.objects.filter(slug=slug).first() if fits else None
     channels = out.get("channels")
     if isinstance(channels, list):
         usable = channels_for_user(user=request.user, org=org, write=True)

@@ -14,6 +14,20 @@ from automations.api.errors import ApiError
 
 class StrictFilterBackend(DjangoFilterBackend):
     def filter_queryset(self, request: Any, queryset: Any, view: Any) -> Any:
+        # A NUL in any filter value is no value anything could match, and PostgreSQL refuses
+        # it in a text parameter (a 500 if it reached the query).
+        nul = sorted(
+            name[:100]
+            for name, values in request.query_params.lists()
+            if any("\x00" in value for value in values)
+        )
+        if nul:
+            raise ApiError(
+                400,
+                "invalid",
+                "Remove the NUL character.",
+                {name: ["Remove the NUL character."] for name in nul[:20]},
+            )
         filterset_class = self.get_filterset_class(view, queryset)
         if filterset_class is not None:
             empty = sorted(

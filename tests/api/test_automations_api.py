@@ -290,3 +290,12 @@ def test_an_outsider_cannot_spend_an_orgs_budget(api, org, owner, outsider, sett
     for _ in range(5):
         assert api(outsider).get(_base(org)).status_code == 404
     assert api(owner).get(_base(org)).status_code == 200
+
+
+def test_a_nul_in_any_filter_is_a_400_not_a_query(api, org, owner):
+    """PostgreSQL refuses a NUL in a text parameter: no filter value may reach a query with
+    one (owner, skill and event type are plain text filters)."""
+    for query in ("owner=a%00b", "skill=pipe%00", "q=%00", "status=active%00"):
+        response = api(owner).get(_base(org) + "?" + query)
+        assert response.status_code == 400, query
+        assert_error(response, "invalid")
