@@ -8,6 +8,8 @@ keyed by field."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import django_filters
@@ -123,6 +125,18 @@ def _conflict(exc: ValidationError) -> ApiError:
     return ApiError(409, "conflict", " ".join(exc.messages))
 
 
+@contextmanager
+def _state_refusals_as_conflicts() -> Iterator[None]:
+    """A service's refusal about the automation's state is a 409; one keyed by field (the
+    plan's limits, a reject's reason) stays the input's 400."""
+    try:
+        yield
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            raise
+        raise _conflict(exc) from None
+
+
 COUNT = OpenApiParameter("count", OpenApiTypes.INT, description=f"1-{MAX_PREVIEW} (default 5)")
 VIEWER_ZONE = OpenApiParameter(
     "viewer_zone", OpenApiTypes.STR, description="Also show each fire in this IANA zone."
@@ -234,12 +248,8 @@ class AutomationViewSet(OrgScoped, ApiViewSet):
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         automation = self.get_object()
-        try:
+        with _state_refusals_as_conflicts():
             automation = services.automation_approve(automation=automation, by=request.user)
-        except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                raise  # the plan's limits: keyed by field
-            raise _conflict(exc) from None
         return self._show(automation)
 
     @extend_schema(
@@ -257,26 +267,18 @@ class AutomationViewSet(OrgScoped, ApiViewSet):
         reason = body.get("reason", "")
         if not isinstance(reason, str):
             raise ApiError(400, "invalid", "Enter text.", {"reason": ["Enter text."]})
-        try:
+        with _state_refusals_as_conflicts():
             automation = services.automation_reject(
                 automation=automation, by=request.user, reason=reason
             )
-        except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                raise  # the reason itself: keyed by field
-            raise _conflict(exc) from None
         return self._show(automation)
 
     @extend_schema(summary="Resume", request=None, responses={200: AutomationSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         automation = self.get_object()
-        try:
+        with _state_refusals_as_conflicts():
             automation = services.automation_resume(automation=automation, by=request.user)
-        except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                raise  # the plan's limits: keyed by field
-            raise _conflict(exc) from None
         return self._show(automation)
 
     @extend_schema(summary="Run now", request=None, responses={202: RunSerializer})
