@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from automations.api.base import ApiViewSet, OrgScoped
 from automations.api.fields import StrictCharField
+from automations.api.filtering import UtcIsoDateTimeFilter
 from automations.api.pagination import CursorPage
 from automations.diagnosis import shown_reason
 from automations.models import AutomationRun
@@ -115,8 +116,8 @@ class EventFilter(django_filters.FilterSet):
         field_name="event__type", max_length=120, help_text="e.g. candidate.stage_changed"
     )
     status = django_filters.ChoiceFilter(choices=InboundEvent.Status.choices)
-    received_since = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_until = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    received_since = UtcIsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_until = UtcIsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
 
     class Meta:
         model = InboundEvent

@@ -10,6 +10,7 @@ import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
 
 from automations.api.errors import ApiError
+from config.form_fields import UtcIsoDateTimeField
 
 
 class StrictFilterBackend(DjangoFilterBackend):
@@ -45,3 +46,18 @@ class StrictFilterBackend(DjangoFilterBackend):
                     {name: ["Give a value, or leave the filter out."] for name in empty},
                 )
         return super().filter_queryset(request, queryset, view)
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 time filter whose value reaches the query in UTC: PostgreSQL refuses an
+    offset past ±15:59, which a client may send (see config.form_fields)."""
+
+    field_class = UtcIsoDateTimeField
+
+
+def validated_only(queryset, name, value):
+    """The `method` of a filter that is only validated here and applied elsewhere (by a
+    selector that takes the cleaned values). `value` has no type hint on purpose: with one,
+    drf-spectacular types the parameter from the hint (`Any`: no type at all) instead of from
+    the filter's class (a date-time, a UUID, a choice)."""
+    return queryset

@@ -26,6 +26,7 @@ from accounts.selectors import org_admin_require
 from automations.api.base import ApiView, ApiViewSet, OrgScoped
 from automations.api.errors import ApiError
 from automations.api.fields import StrictCharField
+from automations.api.filtering import UtcIsoDateTimeFilter, validated_only
 from automations.approval_policy import flagged
 from automations.models import Automation
 from automations.selectors import automations_for_user
@@ -93,22 +94,21 @@ class AuditEventFilter(django_filters.FilterSet):
     """Checked here (types, lengths); applied by accounts.audit_reads, the log's one reader."""
 
     action = django_filters.CharFilter(
-        method="noop", max_length=40, help_text='"automation.pause", or "automation" for all.'
+        method=validated_only,
+        max_length=40,
+        help_text='"automation.pause", or "automation" for all.',
     )
     actor = django_filters.CharFilter(
-        method="noop", max_length=150, help_text=f'A username, or "{SYSTEM_ACTOR}".'
+        method=validated_only, max_length=150, help_text=f'A username, or "{SYSTEM_ACTOR}".'
     )
-    target_type = django_filters.CharFilter(method="noop", max_length=40)
-    target_id = django_filters.CharFilter(method="noop", max_length=64)
-    since = django_filters.IsoDateTimeFilter(method="noop")
-    until = django_filters.IsoDateTimeFilter(method="noop")
+    target_type = django_filters.CharFilter(method=validated_only, max_length=40)
+    target_id = django_filters.CharFilter(method=validated_only, max_length=64)
+    since = UtcIsoDateTimeFilter(method=validated_only)
+    until = UtcIsoDateTimeFilter(method=validated_only)
 
     class Meta:
         model = AuditEvent
         fields = ["action", "actor", "target_type", "target_id", "since", "until"]
-
-    def noop(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
-        return queryset
 
 
 class AuditEventViewSet(OrgScoped, mixins.ListModelMixin, ApiViewSet):

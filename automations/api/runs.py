@@ -24,6 +24,7 @@ from rest_framework.response import Response
 
 from automations.api.base import ApiViewSet, OrgScoped
 from automations.api.errors import ApiError
+from automations.api.filtering import UtcIsoDateTimeFilter, validated_only
 from automations.api.idempotency import idempotent
 from automations.api.run_serializers import (
     RerunBatchInputSerializer,
@@ -54,24 +55,23 @@ class RunListFilter(django_filters.FilterSet):
     """The runs list's filters (also the body of a bulk rerun). Validated here, applied by
     `runs_filtered` (see `run_filter_from`), so the list and the bulk rerun cannot differ."""
 
-    automation = django_filters.UUIDFilter(method="_noop", help_text="An automation's id.")
-    status = django_filters.ChoiceFilter(choices=AutomationRun.Status.choices, method="_noop")
+    automation = django_filters.UUIDFilter(method=validated_only, help_text="An automation's id.")
+    status = django_filters.ChoiceFilter(
+        choices=AutomationRun.Status.choices, method=validated_only
+    )
     triggered_by = django_filters.ChoiceFilter(
-        choices=AutomationRun.TriggeredBy.choices, method="_noop"
+        choices=AutomationRun.TriggeredBy.choices, method=validated_only
     )
-    created_since = django_filters.IsoDateTimeFilter(
-        method="_noop", help_text="ISO 8601; runs created at or after this time."
+    created_since = UtcIsoDateTimeFilter(
+        method=validated_only, help_text="ISO 8601; runs created at or after this time."
     )
-    created_until = django_filters.IsoDateTimeFilter(
-        method="_noop", help_text="ISO 8601; runs created before this time."
+    created_until = UtcIsoDateTimeFilter(
+        method=validated_only, help_text="ISO 8601; runs created before this time."
     )
 
     class Meta:
         model = AutomationRun
         fields = list(FILTER_KEYS)
-
-    def _noop(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
-        return queryset
 
 
 def run_filter_from(data: Any, *, user, org) -> RunFilter:

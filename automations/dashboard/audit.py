@@ -27,6 +27,7 @@ from accounts.models import AuditEvent, Membership
 from automations.dashboard.access import dashboard_page
 from automations.dashboard.page_cursor import cursor_make, cursor_read
 from automations.selectors import automations_for_user, runs_for_user
+from config.form_fields import UtcDateTimeField
 
 TEMPLATE = "dashboard/audit/log.html"
 CURSOR = "audit"
@@ -64,14 +65,14 @@ class AuditFilterForm(forms.Form):
     person = forms.ChoiceField(required=False, label="Person")
     what = forms.ChoiceField(required=False, label="What", choices=[("", "Anything"), *WHAT])
     target = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
-    since = forms.DateTimeField(
+    since = UtcDateTimeField(
         required=False,
         label="From",
         input_formats=DATETIME_FORMATS,
         widget=_local_input(),
         help_text="In your time zone.",
     )
-    until = forms.DateTimeField(
+    until = UtcDateTimeField(
         required=False, label="To", input_formats=DATETIME_FORMATS, widget=_local_input()
     )
 

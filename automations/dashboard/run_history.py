@@ -26,6 +26,7 @@ from automations.reruns import BULK_RERUN_CAP, runs_rerun_bulk, runs_rerunnable
 from automations.run_reads import rerun_batch_get_for_user, rerun_batch_progress
 from automations.run_search import SEARCH_MAX, RunFilter, runs_filtered, runs_page
 from automations.selectors import automation_get_for_user, automations_for_user
+from config.form_fields import UtcDateTimeField
 
 TEMPLATE = "dashboard/runs/history.html"
 # The org list's automation picker: a select of this many (by name) keeps the page light
@@ -54,14 +55,14 @@ class RunFilterForm(forms.Form):
         choices=[("", "Any trigger"), *AutomationRun.TriggeredBy.choices],
     )
     range = forms.ChoiceField(required=False, label="When", choices=PRESETS)
-    created_from = forms.DateTimeField(
+    created_from = UtcDateTimeField(
         required=False,
         label="From",
         input_formats=DATETIME_FORMATS,
         widget=_local_input(),
         help_text="In your time zone; when the run was made.",
     )
-    created_to = forms.DateTimeField(
+    created_to = UtcDateTimeField(
         required=False,
         label="To",
         input_formats=DATETIME_FORMATS,

@@ -15,7 +15,7 @@ the last one applied to this interview's runs is stale (it arrived late) and cha
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
@@ -43,7 +43,10 @@ def parse_time(value: object, *, what: str) -> datetime:
         raise CannotMatch(f"{what} is not an ISO time") from None
     if parsed.tzinfo is None:
         raise CannotMatch(f"{what} has no time zone")
-    return parsed
+    try:  # in UTC: PostgreSQL refuses offsets past ±15:59, which an ATS may send
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise CannotMatch(f"{what} is out of range") from None
 
 
 def offset_from(start: datetime, offset_minutes: object) -> datetime:

@@ -1,7 +1,8 @@
 """No input to any dashboard URL answers 500: every URL, GET and POST, with hostile values in
 every parameter a page reads (NUL, 5,000 characters, lone surrogates' UTF-8 garbage, huge and
-negative numbers, lists, markup, path tricks), as the org's admin (who reaches every page)
-and as the owner. The test client re-raises a view's exception, so a 500 fails loudly here.
+negative numbers, lists, markup, path tricks, a time at an offset PostgreSQL refuses), as the
+org's admin (who reaches every page) and as the owner. The test client re-raises a view's
+exception, so a 500 fails loudly here.
 
 Two POSTs are left out because they reach the network by design: sending a test message to
 a channel and testing an ATS connection (their own tests point them at local listeners)."""
@@ -97,6 +98,8 @@ HOSTILE = {
     "markup": '"><script>alert(1)</script>{{ 7*7 }}{% debug %}',
     "path": "../../../../etc/passwd%00",
     "uuidish": str(uuid.uuid4()),
+    # A valid ISO time whose offset PostgreSQL refuses (past ±15:59).
+    "far_offset": "2026-06-01T18:53:00+18:53",
 }
 
 

@@ -17,7 +17,7 @@ def _dt(value: str | None) -> datetime:
     if not value:
         return timezone.now()
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _owner_emails(value: object) -> tuple[str, ...]:

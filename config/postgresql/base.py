@@ -1,0 +1,16 @@
+"""Django's PostgreSQL backend, sending every datetime in UTC (see config/db_time.py)."""
+
+from __future__ import annotations
+
+from django.db.backends.postgresql import base, operations
+
+from config.db_time import utc_for_db
+
+
+class DatabaseOperations(operations.DatabaseOperations):
+    def adapt_datetimefield_value(self, value):
+        return super().adapt_datetimefield_value(utc_for_db(value))
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
