@@ -138,7 +138,9 @@ class RunViewSet(OrgScoped, ApiViewSet):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         filters = run_filter_from(request.query_params, user=request.user, org=self.org)
-        runs = (
+        # Through the filter backend too, for its checks (a NUL, a typed filter sent empty);
+        # RunListFilter's methods leave the rows to runs_filtered.
+        runs = self.filter_queryset(
             runs_filtered(user=request.user, org=self.org, filters=filters)
             .select_related("automation")
             .only(*_LIST_COLUMNS)
