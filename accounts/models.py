@@ -82,6 +82,38 @@ class Organization(TimeStampedModel):
         help_text="Which automations made by members wait for an admin's approval.",
     )
 
+    # LLM skills (skills/llm): whether they call the model at all, the month's budget, and
+    # what a run does when the model cannot be used (no key, budget spent).
+    class LlmUnavailable(models.TextChoices):
+        FALLBACK = "fallback", "Use the skill's template instead"
+        FAIL = "fail", "Fail the run with a clear error"
+
+    llm_enabled = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text="Off: LLM skills make their template result and never call the model.",
+    )
+    llm_monthly_budget_usd = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="USD per calendar month (UTC) for LLM skills; empty: the plan's budget.",
+    )
+    llm_when_unavailable = models.CharField(
+        max_length=10,
+        choices=LlmUnavailable.choices,
+        default=LlmUnavailable.FALLBACK,
+        db_default="fallback",
+        help_text="When the budget is spent or no key is set.",
+    )
+    llm_models = models.JSONField(
+        default=dict,
+        blank=True,
+        db_default={},
+        help_text='Model per skill for this org, e.g. {"interview-briefing": "claude-haiku-5-5"}.',
+    )
+
     def __str__(self) -> str:
         return self.name
 

@@ -4,6 +4,7 @@ admin all refuse the same things with the same message."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
@@ -24,6 +25,8 @@ class PlanLimits:
     # The event-storm guard: an automation matched by more events than this in a minute is
     # paused and the org's admins are told.
     max_events_per_minute: int
+    # LLM skills' spend a calendar month (UTC), unless the org sets its own.
+    llm_monthly_budget_usd: Decimal = Decimal("0")
 
 
 PLANS: dict[str, PlanLimits] = {
@@ -34,6 +37,7 @@ PLANS: dict[str, PlanLimits] = {
         max_runs_per_day=500,
         max_concurrent_runs=3,
         max_events_per_minute=60,
+        llm_monthly_budget_usd=Decimal("10.00"),
     ),
     Organization.Plan.PRO: PlanLimits(
         name="Pro",
@@ -42,6 +46,7 @@ PLANS: dict[str, PlanLimits] = {
         max_runs_per_day=50_000,
         max_concurrent_runs=25,
         max_events_per_minute=300,
+        llm_monthly_budget_usd=Decimal("200.00"),
     ),
 }
 

@@ -232,9 +232,16 @@ class AutomationRun(TimeStampedModel):
     missed_to = models.DateTimeField(
         null=True, blank=True, help_text="The newest slot of the missed spell (UTC)."
     )
+    # LLM skills: what the model's work cost (zero for deterministic skills and fallbacks).
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
+    cache_write_tokens = models.PositiveIntegerField(default=0, db_default=0)
+    cache_read_tokens = models.PositiveIntegerField(default=0, db_default=0)
     cost_usd = models.DecimalField(max_digits=10, decimal_places=6, default=0)
+    llm_model = models.CharField(max_length=80, blank=True, default="", db_default="")
+    # Why an LLM skill's template made the result instead of the model ("llm_off",
+    # "no_key", "budget_spent"); empty when it did not.
+    fallback_reason = models.CharField(max_length=40, blank=True, default="", db_default="")
     # A rerun points at the run it repeats (and, when made in bulk, at its batch); the
     # original keeps its own outcome. SET_NULL: purging an original leaves its reruns.
     rerun_of = models.ForeignKey(
@@ -361,3 +368,31 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} ({self.key})"
+
+
+class LlmMonthlySpend(models.Model):
+    """An org's LLM spend in one calendar month (UTC), added to as each run finishes (so the
+    budget check reads one row, not a month of runs), and whether its admins were told that
+    the budget is spent (once a month)."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="llm_spend"
+    )
+    period = models.CharField(max_length=7, help_text="YYYY-MM (UTC).")
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    cache_write_tokens = models.PositiveBigIntegerField(default=0)
+    cache_read_tokens = models.PositiveBigIntegerField(default=0)
+    runs = models.PositiveIntegerField(default=0)
+    budget_notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "period"], name="llm_spend_org_period_uniq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.period}: ${self.cost_usd}"

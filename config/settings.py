@@ -239,6 +239,50 @@ ATS_RATE_LIMITS: dict = {}
 
 # --- Secrets and integrations ------------------------------------------------------------------
 ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
+
+# --- LLM skills (skills/llm) ---------------------------------------------------------------------
+# The Messages API's address: empty for the SDK's default (api.anthropic.com); tests point it at
+# a fake server on 127.0.0.1.
+ANTHROPIC_BASE_URL = env_str("ANTHROPIC_BASE_URL")
+LLM_TIMEOUT_SECONDS = env_int("LLM_TIMEOUT_SECONDS", 60)  # one request
+# Retries of one request on 429, 529 (overloaded), 5xx and connection errors, with the SDK's
+# exponential backoff, honouring retry-after.
+LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 3)
+LLM_MAX_ROUNDS = env_int("LLM_MAX_ROUNDS", 6)  # tool-use rounds of one run
+LLM_MAX_TOKENS_PER_RUN = env_int("LLM_MAX_TOKENS_PER_RUN", 60_000)  # input + output, all rounds
+# The model per skill (an org may override it per skill, Organization.llm_models).
+LLM_DEFAULT_MODEL = env_str("LLM_DEFAULT_MODEL", "claude-haiku-5-5")
+LLM_MODELS = {
+    "interview-prep": env_str("LLM_MODEL_INTERVIEW_PREP", "claude-sonnet-5-5"),
+    "interview-briefing": env_str("LLM_MODEL_INTERVIEW_BRIEFING", "claude-haiku-5-5"),
+    "interview-followup": env_str("LLM_MODEL_INTERVIEW_FOLLOWUP", "claude-haiku-5-5"),
+    "candidate-email-draft": env_str("LLM_MODEL_CANDIDATE_EMAIL_DRAFT", "claude-sonnet-5-5"),
+}
+# USD per million tokens, by model, each price from the date it took effect (prices change:
+# a run is costed at the price in effect when it ran). Check the provider's price list and
+# override with LLM_PRICES_JSON (the same shape) when it changes.
+LLM_PRICES = [
+    {
+        "model": "claude-haiku-5-5",
+        "effective": "2026-01-01",
+        "input": "1.00",
+        "output": "5.00",
+        "cache_write": "1.25",
+        "cache_read": "0.10",
+    },
+    {
+        "model": "claude-sonnet-5-5",
+        "effective": "2026-01-01",
+        "input": "3.00",
+        "output": "15.00",
+        "cache_write": "3.75",
+        "cache_read": "0.30",
+    },
+]
+if env_str("LLM_PRICES_JSON"):
+    import json as _json
+
+    LLM_PRICES = _json.loads(env_str("LLM_PRICES_JSON"))
 # FIELD_ENCRYPTION_KEY is read at the top, with SECRET_KEY (checked together at load).
 
 # Extra modules of deterministic skills to load (comma-separated dotted paths).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from accounts.models import Organization
@@ -24,6 +25,34 @@ class SkillContext:
     # automation's own run, unscoped.
     for_user_email: str = ""
     for_user_name: str = ""
+    # For LLM skills: whether to call the model, and with which (decided by the engine from
+    # the org's settings, the key and the month's budget).
+    llm: LlmGate | None = None
+
+
+@dataclass(frozen=True)
+class LlmGate:
+    """The engine's decision for one run of an LLM skill. `use_llm` False: the skill's
+    template fallback makes the result, labelled with `reason`."""
+
+    use_llm: bool
+    model: str = ""
+    # Why not (when use_llm is False): "llm_off" (the org turned LLM off), "no_key",
+    # "budget_spent".
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class LlmUsage:
+    """What one run spent on the Messages API (all rounds together)."""
+
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    cost_usd: Decimal = Decimal("0")
+    rounds: int = 0
 
 
 @dataclass(frozen=True)
@@ -35,6 +64,10 @@ class SkillResult:
     summary: str
     # True when there is nothing worth telling (no new candidates): delivery is skipped.
     empty: bool = False
+    # LLM skills: the tokens and cost of the model's work (None: no model was called), and
+    # why the template fallback made this result instead ("" when it did not).
+    llm: LlmUsage | None = None
+    fallback_reason: str = ""
 
 
 class SkillError(Exception):
@@ -44,3 +77,21 @@ class SkillError(Exception):
         super().__init__(message)
         self.code = code
         self.retryable = retryable
+
+
+class LlmError(SkillError):
+    """An LLM skill's call failed. `usage`: what it had spent before failing (kept on the
+    run, since it is billed)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        retryable: bool,
+        usage: LlmUsage | None = None,
+        retry_after_seconds: float | None = None,
+    ) -> None:
+        super().__init__(message, code=code, retryable=retryable)
+        self.usage = usage
+        self.retry_after_seconds = retry_after_seconds

@@ -35,6 +35,41 @@ class Candidate:
     email: str
     source: str
     created_at: datetime | None = None
+    # What the candidate wrote (a resume's text, application answers), as the ATS gives it.
+    # Data, never instructions: the LLM runner passes it delimited (skills/llm).
+    profile_text: str = ""
+    headline: str = ""  # e.g. "Senior backend engineer at Acme"
+
+
+@dataclass(frozen=True)
+class Interviewer:
+    name: str
+    email: str
+    # Whether this interviewer's scorecard / feedback is in.
+    feedback_submitted: bool = False
+
+
+@dataclass(frozen=True)
+class Interview:
+    id: str
+    application_id: str
+    candidate_id: str
+    job_id: str
+    stage: str  # the pipeline stage it belongs to, e.g. "Onsite Interview"
+    start_at: datetime
+    end_at: datetime | None
+    status: str  # "scheduled" | "completed" | "cancelled"
+    interviewers: tuple[Interviewer, ...] = ()
+    title: str = ""  # e.g. "System design"
+
+
+@dataclass(frozen=True)
+class Note:
+    id: str
+    candidate_id: str
+    author: str  # the colleague who wrote it
+    body: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -97,3 +132,30 @@ class AtsClient(ABC):
 
     @abstractmethod
     def list_candidates(self, *, created_since: datetime | None = None) -> list[Candidate]: ...
+
+    # What the LLM skills' read tools also use. Not every ATS client can list interviews or
+    # notes: those that cannot say so in the flags and raise NotSupported.
+    lists_interviews: bool = False
+    lists_notes: bool = False
+
+    def get_job(self, job_id: str) -> Job | None:
+        """The job, or None. Clients with a direct lookup override this."""
+        return next((job for job in self.list_jobs(status=None) if job.id == job_id), None)
+
+    def list_interviews(
+        self, *, candidate_id: str | None = None, application_id: str | None = None
+    ) -> list[Interview]:
+        """A candidate's or an application's interviews, soonest first."""
+        raise NotSupported(f"{self.provider}'s client does not list interviews.")
+
+    def list_notes(self, *, candidate_id: str, limit: int = 10) -> list[Note]:
+        """A candidate's most recent notes, newest first, at most `limit`."""
+        raise NotSupported(f"{self.provider}'s client does not list notes.")
+
+    def pipeline_counts(self, *, job_id: str) -> dict[str, int]:
+        """Active applications per stage of one job, in the job's stage order when known."""
+        job = self.get_job(job_id)
+        counts: dict[str, int] = {stage: 0 for stage in (job.stages if job else ())}
+        for app in self.list_applications(job_id=job_id, status="active"):
+            counts[app.stage] = counts.get(app.stage, 0) + 1
+        return counts

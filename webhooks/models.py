@@ -47,6 +47,10 @@ class SandboxCandidate(TimeStampedModel):
     email = models.EmailField()
     source = models.CharField(max_length=80, blank=True)
     sourced_at = models.DateTimeField()
+    headline = models.CharField(max_length=200, blank=True, default="", db_default="")
+    # What the candidate wrote (resume text, answers): data for the LLM skills, never
+    # instructions.
+    profile_text = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -89,6 +93,53 @@ class SandboxApplication(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.candidate} for {self.job} ({self.stage})"
+
+
+class SandboxInterview(TimeStampedModel):
+    """A scheduled interview of a sandbox application (what the LLM skills read)."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    application = models.ForeignKey(
+        SandboxApplication, on_delete=models.CASCADE, related_name="interviews"
+    )
+    stage = models.CharField(max_length=120)
+    title = models.CharField(max_length=200, blank=True)
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    # [{"name": ..., "email": ..., "feedback_submitted": bool}, ...]
+    interviewers = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "start_at"], name="sandboxinterview_org_start")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title or self.stage} at {self.start_at:%Y-%m-%d %H:%M}"
+
+
+class SandboxNote(TimeStampedModel):
+    """A colleague's note on a sandbox candidate."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    candidate = models.ForeignKey(SandboxCandidate, on_delete=models.CASCADE, related_name="notes")
+    author = models.CharField(max_length=200)
+    body = models.TextField()
+    written_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["candidate", "-written_at"], name="sandboxnote_candidate_recent")
+        ]
+
+    def __str__(self) -> str:
+        return f"Note by {self.author} on {self.candidate}"
 
 
 class AtsConnection(TimeStampedModel):
