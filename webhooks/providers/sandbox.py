@@ -5,12 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 
 from accounts.models import Organization
-from webhooks.ats_read import Application, AtsClient, Candidate, Job
-from webhooks.models import SandboxApplication, SandboxCandidate, SandboxJob
+from webhooks.ats_read import (
+    Application,
+    AtsClient,
+    Candidate,
+    Interview,
+    Interviewer,
+    Job,
+    Note,
+)
+from webhooks.models import (
+    SandboxApplication,
+    SandboxCandidate,
+    SandboxInterview,
+    SandboxJob,
+    SandboxNote,
+)
 
 
 class SandboxClient(AtsClient):
     provider = "sandbox"
+    lists_interviews = True
+    lists_notes = True
 
     def __init__(self, org: Organization) -> None:
         self.org = org
@@ -69,7 +85,12 @@ class SandboxClient(AtsClient):
         ]
 
     def get_candidate(self, candidate_id: str) -> Candidate | None:
-        cand = SandboxCandidate.objects.filter(organization=self.org, pk=candidate_id).first()
+        pk = _pk(candidate_id)
+        cand = (
+            SandboxCandidate.objects.filter(organization=self.org, pk=pk).first()
+            if pk is not None
+            else None
+        )
         return _candidate(cand) if cand else None
 
     def list_candidates(self, *, created_since: datetime | None = None) -> list[Candidate]:
@@ -77,6 +98,75 @@ class SandboxClient(AtsClient):
         if created_since:
             cands = cands.filter(sourced_at__gte=created_since)
         return [_candidate(c) for c in cands.order_by("sourced_at", "pk")]
+
+    def get_job(self, job_id: str) -> Job | None:
+        pk = _pk(job_id)
+        job = SandboxJob.objects.filter(organization=self.org, pk=pk).first() if pk else None
+        if job is None:
+            return None
+        return Job(
+            id=str(job.pk),
+            name=job.name,
+            department=job.department,
+            status=job.status,
+            stages=tuple(job.stages),
+            opened_at=job.opened_at,
+            owner_emails=_emails(job.owner_emails),
+        )
+
+    def list_interviews(
+        self, *, candidate_id: str | None = None, application_id: str | None = None
+    ) -> list[Interview]:
+        rows = SandboxInterview.objects.filter(organization=self.org).select_related("application")
+        for name, value in (
+            ("application__candidate_id", candidate_id),
+            ("application_id", application_id),
+        ):
+            if value is not None:
+                pk = _pk(value)
+                if pk is None:
+                    return []
+                rows = rows.filter(**{name: pk})
+        return [
+            Interview(
+                id=str(row.pk),
+                application_id=str(row.application_id),
+                candidate_id=str(row.application.candidate_id),
+                job_id=str(row.application.job_id),
+                stage=row.stage,
+                start_at=row.start_at,
+                end_at=row.end_at,
+                status=row.status,
+                interviewers=tuple(_interviewers(row.interviewers)),
+                title=row.title,
+            )
+            for row in rows.order_by("start_at", "pk")[:50]
+        ]
+
+    def list_notes(self, *, candidate_id: str, limit: int = 10) -> list[Note]:
+        pk = _pk(candidate_id)
+        if pk is None:
+            return []
+        rows = SandboxNote.objects.filter(organization=self.org, candidate_id=pk)
+        return [
+            Note(
+                id=str(row.pk),
+                candidate_id=str(row.candidate_id),
+                author=row.author,
+                body=row.body,
+                created_at=row.written_at,
+            )
+            for row in rows.order_by("-written_at", "-pk")[: max(0, min(limit, 50))]
+        ]
+
+
+def _pk(value: object) -> int | None:
+    """A sandbox row's id from what a caller (a skill, the model's tool call) passed: None
+    for anything that is not one, rather than a database error."""
+    text = str(value)
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        return None
+    return int(text)
 
 
 def _emails(value: object) -> tuple[str, ...]:
@@ -92,4 +182,20 @@ def _candidate(cand: SandboxCandidate) -> Candidate:
         email=cand.email,
         source=cand.source,
         created_at=cand.sourced_at,
+        profile_text=cand.profile_text,
+        headline=cand.headline,
     )
+
+
+def _interviewers(value: object) -> list[Interviewer]:
+    if not isinstance(value, list):
+        return []
+    return [
+        Interviewer(
+            name=str(item.get("name") or ""),
+            email=str(item.get("email") or "").lower(),
+            feedback_submitted=bool(item.get("feedback_submitted")),
+        )
+        for item in value
+        if isinstance(item, dict)
+    ]
