@@ -100,6 +100,9 @@ class OrganizationAdmin(OrgScopedAdmin):
     list_display = ["name", "slug", "plan", "time_zone", "approval_policy"]
     search_fields = ["name", "slug"]
     inlines = [MembershipInline]
+    # The LLM settings get their own validated form with the LLM skills (issue 14); until
+    # then they keep their defaults and are not offered here.
+    exclude = ["llm_enabled", "llm_monthly_budget_usd", "llm_when_unavailable", "llm_models"]
 
     def get_readonly_fields(self, request, obj=None):
         # The plan is billing's business, not an org admin's.
