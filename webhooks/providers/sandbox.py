@@ -35,18 +35,7 @@ class SandboxClient(AtsClient):
         jobs = SandboxJob.objects.filter(organization=self.org).order_by("name")
         if status:
             jobs = jobs.filter(status=status)
-        return [
-            Job(
-                id=str(job.pk),
-                name=job.name,
-                department=job.department,
-                status=job.status,
-                stages=tuple(job.stages),
-                opened_at=job.opened_at,
-                owner_emails=_emails(job.owner_emails),
-            )
-            for job in jobs
-        ]
+        return [_job(job) for job in jobs]
 
     def list_applications(
         self,
@@ -102,17 +91,7 @@ class SandboxClient(AtsClient):
     def get_job(self, job_id: str) -> Job | None:
         pk = _pk(job_id)
         job = SandboxJob.objects.filter(organization=self.org, pk=pk).first() if pk else None
-        if job is None:
-            return None
-        return Job(
-            id=str(job.pk),
-            name=job.name,
-            department=job.department,
-            status=job.status,
-            stages=tuple(job.stages),
-            opened_at=job.opened_at,
-            owner_emails=_emails(job.owner_emails),
-        )
+        return _job(job) if job is not None else None
 
     def list_interviews(
         self, *, candidate_id: str | None = None, application_id: str | None = None
@@ -173,6 +152,18 @@ def _emails(value: object) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
     return tuple(str(v).strip().lower() for v in value if isinstance(v, str) and v.strip())
+
+
+def _job(job: SandboxJob) -> Job:
+    return Job(
+        id=str(job.pk),
+        name=job.name,
+        department=job.department,
+        status=job.status,
+        stages=tuple(job.stages),
+        opened_at=job.opened_at,
+        owner_emails=_emails(job.owner_emails),
+    )
 
 
 def _candidate(cand: SandboxCandidate) -> Candidate:
