@@ -32,3 +32,45 @@ class LlmSkill:
     tools: tuple[str, ...] = ()
     # The most output tokens one round may produce.
     max_tokens: int = 1500
+
+
+# The read tools an LLM skill may declare (tools.py implements each, scoped to the run's
+# org through ctx.client).
+TOOL_NAMES = (
+    "get_candidate",
+    "list_applications",
+    "get_job",
+    "list_interviews",
+    "pipeline_counts",
+    "list_notes",
+)
+
+_MISSING = object()
+
+
+def sent_facts(spec: LlmSkill, facts: Facts) -> Facts:
+    """The part of `facts` that goes to the model: only the dotted paths the skill declares
+    in `sends` (a path naming a list keeps that field of each item), nested as in `facts`.
+    A path with no value in these facts is left out, never sent as null."""
+    out: Facts = {}
+    for path in spec.sends:
+        _copy_path(facts, out, path.split("."))
+    return out
+
+
+def _copy_path(source: Any, target: dict, parts: list[str]) -> None:
+    head, rest = parts[0], parts[1:]
+    if not isinstance(source, dict):
+        return
+    value = source.get(head, _MISSING)
+    if value is _MISSING:
+        return
+    if not rest:
+        target[head] = value
+        return
+    if isinstance(value, list):
+        items = target.setdefault(head, [{} for _ in value])
+        for item, into in zip(value, items, strict=False):
+            _copy_path(item, into, rest)
+        return
+    _copy_path(value, target.setdefault(head, {}), rest)
