@@ -23,10 +23,12 @@ from django.db.models import Count, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Organization
 from accounts.plans import limits_for
 from automations.approval_policy import approvers, flagged, pending_since
 from automations.describe import trigger_words
 from automations.engine import PAUSE_AFTER_FAILED_RUNS
+from automations.llm_gate import REASONS, llm_state
 from automations.models import Automation, AutomationRun
 from automations.run_caps import (
     CAP_CODES,
@@ -41,6 +43,7 @@ from automations.scheduling import cron
 from automations.scheduling.slots import ANCHOR_MARGIN
 from delivery.models import DeliveryChannel
 from skills.models import Skill
+from skills.results import SkillError
 from webhooks.selectors import ats_activity_for_automation
 
 # How far back the panel looks: the last expected firings, the org's newest events, and the
@@ -163,7 +166,7 @@ def automation_diagnosis(*, automation: Automation, now: datetime | None = None)
         *_status_findings(automation),
         *_plan_findings(automation),
         *_cap_findings(automation, now),
-        *_skill_findings(skill),
+        *_skill_findings(automation, skill),
         *_connection_findings(automation, activity),
         *_channel_findings(channels),
     ]
@@ -352,7 +355,7 @@ def _plan_findings(automation: Automation) -> list[Finding]:
     ]
 
 
-def _skill_findings(skill: Skill) -> list[Finding]:
+def _skill_findings(automation: Automation, skill: Skill) -> list[Finding]:
     if not skill.active:
         return [
             Finding(
@@ -363,15 +366,36 @@ def _skill_findings(skill: Skill) -> list[Finding]:
             )
         ]
     if skill.mode == Skill.Mode.LLM:
+        return _llm_findings(automation, skill)
+    return []
+
+
+def _llm_findings(automation: Automation, skill: Skill) -> list[Finding]:
+    """Whether this LLM skill's runs will call the model now, and what they do if not."""
+    org = automation.organization
+    try:
+        _model, reason = llm_state(org=org, slug=skill.slug, now=timezone.now())
+    except SkillError as exc:
+        return [Finding("blocked", "The AI model cannot be used", str(exc))]
+    if not reason:
+        return []
+    if reason == "llm_off" or org.llm_when_unavailable != Organization.LlmUnavailable.FAIL:
         return [
             Finding(
-                "blocked",
-                f"The skill “{skill.name}” needs the LLM runner",
-                "The runner is not available on this server yet: every run fails "
-                "(llm_runner_unavailable) and nothing is sent.",
+                "warning",
+                "Runs use the skill's template, not the AI model",
+                f"Because {REASONS[reason]}, each run makes its result from a template "
+                "(labelled as such). Settings → AI changes this.",
             )
         ]
-    return []
+    return [
+        Finding(
+            "blocked",
+            "Runs fail: the AI model cannot be used",
+            f"Because {REASONS[reason]}, every run fails (llm_{reason}) and nothing is sent. "
+            "Settings → AI changes this.",
+        )
+    ]
 
 
 def _connection_findings(automation: Automation, activity) -> list[Finding]:
@@ -719,8 +743,25 @@ ADVICE = {
     "ask the operators to switch it back on.",
     "skill_missing": "The server has no implementation of this skill: choose another skill, "
     "or ask the operators.",
-    "llm_runner_unavailable": "This skill needs the LLM runner, which is not available yet: "
-    "choose a deterministic skill.",
+    "llm_no_key": "No Anthropic API key is configured: ask the operators to set "
+    "ANTHROPIC_API_KEY, or let AI skills use their template under Settings → AI.",
+    "llm_budget_spent": "This month's AI budget is spent: raise it under Settings → AI, or "
+    "let AI skills use their template when it is spent.",
+    "llm_no_price": "The chosen model has no price on this server: choose another model "
+    "under Settings → AI.",
+    "llm_auth": "The Anthropic API key was refused: ask the operators to check it.",
+    "llm_refused": "The model declined to write this result: check the automation's "
+    "parameters; the run was not retried.",
+    "llm_max_tokens": "The model's answer was cut off at its length limit: try again, or "
+    "ask the operators to raise the skill's output limit.",
+    "llm_token_cap": "The run reached its token cap (LLM_MAX_TOKENS_PER_RUN) before "
+    "finishing: run it again; if it keeps happening, ask the operators.",
+    "llm_too_many_rounds": "The model kept asking for data without finishing: run it "
+    "again; if it keeps happening, ask the operators.",
+    "llm_timeout": "The AI service did not answer in time; the run was retried.",
+    "llm_overloaded": "The AI service was overloaded; the run was retried.",
+    "llm_rate_limited": "The AI service asked us to slow down; the run was retried later.",
+    "llm_unavailable": "The AI service could not be reached; the run was retried.",
     "automation_not_active": "The automation was not active when the run came up: resume it.",
     "timeout": "The run took longer than the run time limit: narrow its parameters (fewer "
     "jobs or days), then run it again.",

@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from automations.dispatch import EXECUTE_TASK
+from automations.llm_gate import llm_gate_for, llm_spend_add
 from automations.models import Automation, AutomationRun
 from automations.run_caps import Held, concurrency_hold
 from automations.services import automation_pause
@@ -25,8 +26,9 @@ from automations.time_limit import RunTimeLimitExceeded, time_limit
 from config.celery import app as celery_app
 from delivery.notify import notify_automation_paused
 from delivery.services import deliver_result
+from skills.models import Skill
 from skills.registry import implementation_for
-from skills.results import SkillContext, SkillError, SkillResult
+from skills.results import LlmError, LlmUsage, SkillContext, SkillError, SkillResult
 from webhooks.ats_clients import ats_client_for_org
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,14 @@ def build_context(
     own run). The skill is told whose pipeline it is as plain values (skills import nothing
     of automations)."""
     member = for_user if for_user is not None else automation.owner
+    skill = automation.skill
+    # LLM skills: whether this run may call the model (AI on, a key, the month's budget);
+    # raises SkillError when the org chose to fail rather than use the template.
+    llm = (
+        llm_gate_for(org=automation.organization, slug=skill.slug, now=now)
+        if skill.mode == Skill.Mode.LLM
+        else None
+    )
     return SkillContext(
         org=automation.organization,
         params=automation.params,
@@ -64,6 +74,8 @@ def build_context(
         for_user_name=(member.get_full_name() or member.get_username())
         if for_user is not None
         else "",
+        recruiter_name=(member.get_full_name() or member.get_username()) if member else "",
+        llm=llm,
     )
 
 
@@ -201,6 +213,21 @@ def _execute(run: AutomationRun, now: datetime, *, on_result: OnResult | None = 
         result = skill_run(
             automation=automation, trigger=run.trigger_data, now=now, for_user=run.for_user
         )
+    except LlmError as exc:
+        # What the model spent before failing is billed: it stays on the run and the month.
+        if exc.usage is not None:
+            _record_llm_usage(run, exc.usage, now=now)
+        retry_after = (
+            timedelta(seconds=exc.retry_after_seconds) if exc.retry_after_seconds else None
+        )
+        return run_fail_attempt(
+            run=run,
+            code=exc.code,
+            message=str(exc),
+            retryable=exc.retryable,
+            deliveries=[],
+            not_before=retry_after,
+        )
     except SkillError as exc:
         return run_fail_attempt(
             run=run, code=exc.code, message=str(exc), retryable=exc.retryable, deliveries=[]
@@ -217,6 +244,10 @@ def _execute(run: AutomationRun, now: datetime, *, on_result: OnResult | None = 
             deliveries=[],
         )
 
+    if result.llm is not None:
+        _record_llm_usage(run, result.llm, now=now)
+    if result.fallback_reason:
+        AutomationRun.objects.filter(pk=run.pk).update(fallback_reason=result.fallback_reason[:40])
     if on_result is not None:
         on_result(result)
     digest = result_digest(result)
@@ -273,6 +304,21 @@ def _execute(run: AutomationRun, now: datetime, *, on_result: OnResult | None = 
     return status
 
 
+def _record_llm_usage(run: AutomationRun, usage: LlmUsage, *, now: datetime) -> None:
+    """Add an attempt's tokens and cost to the run (a retried run shows all it spent) and
+    to its org's month (which the budget check reads)."""
+    AutomationRun.objects.filter(pk=run.pk).update(
+        input_tokens=F("input_tokens") + usage.input_tokens,
+        output_tokens=F("output_tokens") + usage.output_tokens,
+        cache_write_tokens=F("cache_write_tokens") + usage.cache_write_tokens,
+        cache_read_tokens=F("cache_read_tokens") + usage.cache_read_tokens,
+        cost_usd=F("cost_usd") + usage.cost_usd,
+        llm_model=usage.model[:80],
+        fallback_reason="",
+    )
+    llm_spend_add(org_id=run.automation.organization_id, usage=usage, now=now)
+
+
 def result_digest(result: SkillResult) -> str:
     """The run's output_hash: what a result said, for spotting the same result again."""
     return hashlib.sha256(
@@ -313,14 +359,22 @@ def _finish(run: AutomationRun, status: str, **fields) -> str:
 
 
 def run_fail_attempt(
-    *, run: AutomationRun, code: str, message: str, retryable: bool, deliveries: list
+    *,
+    run: AutomationRun,
+    code: str,
+    message: str,
+    retryable: bool,
+    deliveries: list,
+    not_before: timedelta | None = None,
 ) -> str:
+    """Retry the run later (backoff, or `not_before` when the failure said when: an API's
+    retry-after) or record it failed."""
     now = timezone.now()
     automation = run.automation
     # A test is someone waiting for its answer now: it fails at once rather than later.
     testing = run.triggered_by == AutomationRun.TriggeredBy.TEST
     if retryable and not testing and run.attempt <= automation.retry_limit:
-        retry_at = now + backoff(run.attempt)
+        retry_at = now + max(backoff(run.attempt), not_before or timedelta(0))
         updated = AutomationRun.objects.filter(
             pk=run.pk, status=AutomationRun.Status.RUNNING, started_at=run.started_at
         ).update(

@@ -129,3 +129,45 @@ def notify_admins_automation_paused(*, automation, reason: str) -> None:
             )
         except Exception:  # the in-app alert above already tells them
             logger.exception("could not email %s about automation %s", user.pk, automation.pk)
+
+
+def notify_admins_llm_budget_spent(*, org, budget_usd, period: str, falls_back: bool) -> None:
+    """The org's LLM budget for `period` is spent: tell its admins, in the inbox and by email.
+    The caller makes sure this happens once a period (LlmMonthlySpend.budget_notified_at)."""
+    from accounts.models import Membership
+
+    memberships = Membership.objects.filter(
+        organization_id=org.pk, role=Membership.Role.ADMIN, user__is_active=True
+    ).select_related("user")
+    then = (
+        "LLM skills now make their template result instead, until the month ends or the "
+        "budget is raised."
+        if falls_back
+        else "Runs of LLM skills now fail with “budget spent” until the month ends or the "
+        "budget is raised."
+    )
+    title = f"AI budget spent for {period}"
+    body = (
+        f"{org.name} has used its ${budget_usd} AI budget for {period} (UTC). {then} "
+        f"Change the budget under Settings → AI at {settings.SITE_URL}/settings/llm/."
+    )
+    for membership in memberships:
+        user = membership.user
+        Notification.objects.create(
+            organization_id=org.pk,
+            user=user,
+            kind=Notification.Kind.ALERT,
+            title=title[:300],
+            body_markdown=escape_markdown(body),
+        )
+        if not user.email:
+            continue
+        try:
+            send_mail(
+                subject=title,
+                message=body,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                recipient_list=[user.email],
+            )
+        except Exception:  # the in-app alert above already tells them
+            logger.exception("could not email %s about the LLM budget", user.pk)

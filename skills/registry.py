@@ -1,5 +1,6 @@
-"""Skill slug -> implementation. Deterministic skills register here; LLM skills go through the
-LLM runner (a later issue) and until then fail with a clear error."""
+"""Skill slug -> implementation. Deterministic skills register here; LLM skills are declared in
+skills/llm/skills.py and run through the LLM runner (skills/llm/runner.py), or their template
+when the engine's gate (ctx.llm) says the model is not to be used."""
 
 from __future__ import annotations
 
@@ -47,12 +48,7 @@ def implementation_for(skill: Skill) -> SkillFn:
             retryable=False,
         )
     if skill.mode == Skill.Mode.LLM:
-        raise SkillError(
-            f"The skill {skill.name!r} needs the LLM runner, which is not available on this "
-            "server yet; nothing was sent.",
-            code="llm_runner_unavailable",
-            retryable=False,
-        )
+        return _llm_implementation(skill)
     _load()
     try:
         return _IMPLEMENTATIONS[skill.slug]
@@ -62,6 +58,29 @@ def implementation_for(skill: Skill) -> SkillFn:
             code="skill_missing",
             retryable=False,
         ) from None
+
+
+def _llm_implementation(skill: Skill) -> SkillFn:
+    # Imported here: the runner pulls in the anthropic SDK, which deterministic runs never need.
+    from skills.llm.runner import llm_skill_run
+    from skills.llm.skills import LLM_SKILLS
+
+    spec = LLM_SKILLS.get(skill.slug)
+    if spec is None:
+        raise SkillError(
+            f"No LLM skill is installed for {skill.slug!r}; nothing was sent.",
+            code="skill_missing",
+            retryable=False,
+        )
+
+    def run(ctx: SkillContext) -> SkillResult:
+        facts = spec.gather(ctx)
+        gate = ctx.llm
+        if gate is None or not gate.use_llm:
+            return spec.fallback(ctx, facts, gate.reason if gate else "llm_off")
+        return llm_skill_run(spec=spec, ctx=ctx, facts=facts)
+
+    return run
 
 
 def validate_params(*, skill: Skill, params: dict) -> dict:

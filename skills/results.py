@@ -25,6 +25,9 @@ class SkillContext:
     # automation's own run, unscoped.
     for_user_email: str = ""
     for_user_name: str = ""
+    # Whose name signs what a skill drafts for a person to send (an email draft): the member
+    # of an org-wide automation's run, else the automation's owner. Never used for scoping.
+    recruiter_name: str = ""
     # For LLM skills: whether to call the model, and with which (decided by the engine from
     # the org's settings, the key and the month's budget).
     llm: LlmGate | None = None

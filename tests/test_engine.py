@@ -9,6 +9,7 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
+from accounts.models import Organization
 from automations import services
 from automations.engine import run_execute
 from automations.firing import run_fire
@@ -113,13 +114,16 @@ def test_failing_skill_retries_with_backoff_then_fails_with_its_error():
     assert auto.consecutive_failures == 1 and auto.status == "active"
 
 
-def test_permanent_error_is_not_retried():
+def test_permanent_error_is_not_retried(settings):
+    # An LLM skill in an org that chose "fail" when no key is configured: retrying cannot help.
+    settings.ANTHROPIC_API_KEY = ""
     auto = automation(skill_slug="interview-prep", retry_limit=3)
+    Organization.objects.filter(pk=auto.organization_id).update(llm_when_unavailable="fail")
     run = fire(auto)
     assert run_execute(run_id=run.pk) == "failed"
     run.refresh_from_db()
-    assert run.attempt == 1 and run.error_code == "llm_runner_unavailable"
-    assert "LLM runner" in run.error_message
+    assert run.attempt == 1 and run.error_code == "llm_no_key"
+    assert "no Anthropic API key" in run.error_message and "Nothing was sent" in run.error_message
 
 
 def test_crashing_skill_records_the_exception():

@@ -2,7 +2,9 @@
 
 By default the run is created and executed here, through the same engine the workers use,
 and the outcome printed. --queue hands it to the workers instead. --dry-run renders the
-result and prints it, delivering nothing and recording nothing."""
+result and prints it, delivering nothing and recording no run. For an LLM skill it also prints
+the model, the tokens and the cost (which is added to the org's month: the provider bills it),
+or why the skill's template made the result instead."""
 
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ from django.utils import timezone
 
 from automations.engine import run_execute, skill_run
 from automations.firing import run_fire
+from automations.llm_gate import REASONS, llm_spend_add
 from automations.models import Automation, AutomationRun
 from automations.run_keys import manual_key
 from automations.time_limit import RunTimeLimitExceeded, time_limit
-from skills.results import SkillError
+from skills.results import LlmError, LlmUsage, SkillError
 
 # BigAutoField's range: a larger number would overflow the database's integer.
 MAX_ID = 2**63 - 1
@@ -42,12 +45,22 @@ class Command(BaseCommand):
                 with time_limit(limit):  # the same limit as every run (see engine.run_execute)
                     result = skill_run(automation=found, trigger={}, now=timezone.now())
             except SkillError as exc:
-                self.stderr.write(f"error: {exc}")
+                usage = exc.usage if isinstance(exc, LlmError) else None
+                if usage is not None:
+                    llm_spend_add(org_id=found.organization_id, usage=usage)
+                    self._print_usage(usage)
+                self.stderr.write(f"error ({exc.code}): {exc}")
                 sys.exit(1)
             except RunTimeLimitExceeded:
                 self.stderr.write(f"error: the skill took longer than the time limit ({limit} s)")
                 sys.exit(1)
             self.stdout.write(f"# {result.title}\n\n{result.body_markdown}")
+            if result.llm is not None:
+                llm_spend_add(org_id=found.organization_id, usage=result.llm)
+                self._print_usage(result.llm)
+            elif result.fallback_reason:
+                why = REASONS.get(result.fallback_reason, result.fallback_reason)
+                self.stdout.write(f"made from the template, without the AI model: {why}")
             self.stderr.write(f"summary: {result.summary} (dry run: nothing delivered)")
             return
         run, _ = run_fire(
@@ -64,6 +77,15 @@ class Command(BaseCommand):
         self.stdout.write(f"run {run.pk}: {run.status}")
         if run.output_summary:
             self.stdout.write(f"summary: {run.output_summary}")
+        if run.llm_model:
+            self.stdout.write(
+                f"model: {run.llm_model}; tokens: {run.input_tokens} in, {run.output_tokens} "
+                f"out, {run.cache_write_tokens} cache write, {run.cache_read_tokens} cache "
+                f"read; cost: ${run.cost_usd:.6f}"
+            )
+        elif run.fallback_reason:
+            why = REASONS.get(run.fallback_reason, run.fallback_reason)
+            self.stdout.write(f"made from the template, without the AI model: {why}")
         for delivery in run.deliveries:
             self.stdout.write(
                 f"  {delivery['kind']}: {delivery['status']} "
@@ -75,6 +97,13 @@ class Command(BaseCommand):
             self.stdout.write(f"retry scheduled for {run.scheduled_for.isoformat()}")
         if run.status == AutomationRun.Status.FAILED:
             sys.exit(1)
+
+    def _print_usage(self, usage: LlmUsage) -> None:
+        self.stdout.write(
+            f"model: {usage.model}, {usage.rounds} round(s); tokens: {usage.input_tokens} in, "
+            f"{usage.output_tokens} out, {usage.cache_write_tokens} cache write, "
+            f"{usage.cache_read_tokens} cache read; cost: ${usage.cost_usd:.6f}"
+        )
 
     @staticmethod
     def _find(ref: str) -> Automation | None:
