@@ -20,6 +20,4 @@ def _read(name: str) -> str:
 _RULES = _read("_rules.md")
 
 # slug -> the skill's instructions followed by the shared rules.
-INSTRUCTIONS: dict[str, str] = {
-    slug: f"{_read(f'{slug}.md')}\n\n{_RULES}\n" for slug in LLM_SLUGS
-}
+INSTRUCTIONS: dict[str, str] = {slug: f"{_read(f'{slug}.md')}\n\n{_RULES}\n" for slug in LLM_SLUGS}
