@@ -321,6 +321,30 @@ def test_the_tone_changes_the_email_draft_and_it_is_signed(sandbox_org):
     assert body.replace("\\", "").rstrip().endswith("[Your name]")
 
 
+def test_a_stage_change_draft_tells_the_new_stage_and_finds_its_interview(sandbox_org):
+    row = pick(sandbox_org, "upcoming")
+    app = row.application
+    trigger = event(
+        type="ats.candidate.stage_changed",
+        raw_type="candidate_stage_change",
+        provider="sandbox",
+        delivery_id="d-stage",
+        candidate={"id": app.candidate_id, "name": app.candidate.name},
+        application={"id": app.pk, "job_id": app.job_id, "job_name": app.job.name},
+        stage_from="Applied",
+        stage_to=app.stage,
+    )
+    draft = LLM_SKILLS["candidate-email-draft"]
+    ctx = make_ctx(sandbox_org, trigger, for_user_name="Robin Recruiter")
+    facts = draft.gather(ctx)
+    assert facts["interview"] is None and facts["event"]["stage_to"] == app.stage
+    body = draft.fallback(ctx, facts, "llm_off").body_markdown
+    assert f"has moved to the {app.stage} stage" in body
+    # The prep pack for the same event finds the interview at the new stage.
+    prep = LLM_SKILLS["interview-prep"].gather(ctx)
+    assert prep["interview"]["id"] == str(row.pk)
+
+
 def test_candidate_text_stays_data_in_the_template(sandbox_org):
     row = pick(sandbox_org, "upcoming")
     cand = row.application.candidate

@@ -211,7 +211,10 @@ def _find_interview(
             missing.append("interview details and the panel (the ATS did not find the interview)")
         return found
     rows = [i for i in rows if i.status != "cancelled"]
-    chosen = _choose(rows, now=ctx.now, when=when)
+    # A stage change names the stage the candidate moved to: that stage's interview first.
+    stage_to = (ctx.trigger or {}).get("stage") or {}
+    at_stage = [i for i in rows if isinstance(stage_to, dict) and i.stage == stage_to.get("to")]
+    chosen = _choose(at_stage, now=ctx.now, when=when) or _choose(rows, now=ctx.now, when=when)
     if chosen is None:
         missing.append(f"an interview (the ATS has no {when} interview for this candidate)")
     return chosen
