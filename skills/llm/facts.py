@@ -23,17 +23,20 @@ Shape (every key present; "" / [] / None when not known):
                      feedback_in: [names], feedback_missing: [names]} or None
     notes           [{author, body, written_at_local}], newest first
     missing         [what the ATS could not give, in words]
+    tone            the email draft's only: "warm" | "formal" | "brief" (its param)
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from skills.llm.spec import Facts
 from skills.rendering import local
 from skills.results import SkillContext, SkillError
 from webhooks.ats_read import Application, Interview, Job, NotSupported
+
+When = Literal["upcoming", "past"]
 
 NOTES_LIMIT = 5
 # The candidate's own words and colleagues' notes are clipped: enough for a prep pack, and a
@@ -45,7 +48,7 @@ NOTE_CHARS = 600
 UPCOMING_GRACE = timedelta(hours=1)
 
 
-def interview_facts(ctx: SkillContext, *, when: str, with_notes: bool = True) -> Facts:
+def interview_facts(ctx: SkillContext, *, when: When, with_notes: bool = True) -> Facts:
     """The facts of the trigger's interview. `when`: which of the application's interviews a
     trigger without an interview id means, "upcoming" (prep, briefing) or "past" (follow-up).
     No event at all (a schedule, "Run now", a dry run): the org's soonest upcoming interview
@@ -144,11 +147,12 @@ def _event_job_name(trigger: dict[str, Any]) -> str:
     return ""
 
 
-def _pick_interview(ctx: SkillContext, *, when: str) -> Interview:
+def _pick_interview(ctx: SkillContext, *, when: When) -> Interview:
+    which = "latest past" if when == "past" else "next scheduled"
     needs = SkillError(
         "This skill runs on an interview: trigger it on an interview event (for example 30 "
-        "minutes before each interview). Run without one, it uses the organization's next "
-        "scheduled interview, and the ATS has none to show"
+        f"minutes before each interview). Run without one, it uses the organization's {which} "
+        "interview, and the ATS has none to show"
         + (" (its client does not list interviews)." if not ctx.client.lists_interviews else "."),
         code="needs_interview",
         retryable=False,
@@ -178,7 +182,7 @@ def _members_own(ctx: SkillContext, interviews: list[Interview]) -> list[Intervi
     return [i for i in interviews if email in owners.get(i.job_id, ())]
 
 
-def _choose(interviews: list[Interview], *, now: datetime, when: str) -> Interview | None:
+def _choose(interviews: list[Interview], *, now: datetime, when: When) -> Interview | None:
     if when == "past":
         done = [i for i in interviews if i.start_at <= now]
         # The latest one still waiting for feedback, else simply the latest.
@@ -190,7 +194,7 @@ def _choose(interviews: list[Interview], *, now: datetime, when: str) -> Intervi
 
 
 def _find_interview(
-    ctx: SkillContext, ids: dict[str, str | None], *, when: str, missing: list[str]
+    ctx: SkillContext, ids: dict[str, str | None], *, when: When, missing: list[str]
 ) -> Interview | None:
     if not ctx.client.lists_interviews:
         missing.append("interview details and the panel (this ATS's client does not list them)")
