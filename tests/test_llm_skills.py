@@ -361,6 +361,21 @@ def test_candidate_text_stays_data_in_the_template(sandbox_org):
     assert "https://evil.example" not in body  # a linkifier sees no link
 
 
+@pytest.mark.parametrize("slug", SLUGS)
+def test_hostile_ats_values_stay_text_in_every_fallback(sandbox_org, slug):
+    ctx, row = complete_case(sandbox_org, slug)
+    job = row.application.job
+    job.name = "[Verify your account](https://evil.example/phish) **now**"
+    job.save()
+    row.title = "<!channel> www.evil.example"
+    row.save()
+    spec = LLM_SKILLS[slug]
+    body = spec.fallback(ctx, spec.gather(ctx), "llm_off").body_markdown
+    assert not re.search(r"(?<!\\)\]\(", body)  # no link: every bracket escaped
+    assert "https://evil" not in body and "www.evil" not in body
+    assert "<!channel>" not in body and "**now**" not in body
+
+
 # -- nothing to work on, or an ATS that cannot tell -----------------------------------------------
 
 
