@@ -1,5 +1,8 @@
 """The skill catalog: every skill the product offers. Migrations call `catalog_sync` to
-write it; a change here needs a new migration that calls it again."""
+write it; a change here needs a new migration that calls it again. The LLM skills'
+instructions are the same text their runs send (skills/llm/texts.py)."""
+
+from skills.llm.texts import INSTRUCTIONS
 
 DAYS = {"type": "integer", "minimum": 1, "maximum": 365}
 
@@ -70,7 +73,7 @@ CATALOG = [
         "name": "Interview prep",
         "description": "A prep pack for the interviewers: the role, the candidate's background, focus areas and questions.",
         "mode": "llm",
-        "instructions": "Write a concise interview prep pack for the interview panel. Use the job description, the candidate's profile and the stage. Give focus areas and 5-8 questions. Do not invent facts about the candidate.",
+        "instructions": INSTRUCTIONS["interview-prep"],
         "params_schema": {"type": "object", "additionalProperties": False},
     },
     {
@@ -78,7 +81,7 @@ CATALOG = [
         "name": "Interview briefing",
         "description": "A short briefing shortly before an interview: who, for which role, what happened so far.",
         "mode": "llm",
-        "instructions": "Brief the interviewer in under 200 words: who the candidate is, the role, the stages passed, and anything flagged by earlier interviewers.",
+        "instructions": INSTRUCTIONS["interview-briefing"],
         "params_schema": {"type": "object", "additionalProperties": False},
     },
     {
@@ -86,7 +89,7 @@ CATALOG = [
         "name": "Interview follow-up",
         "description": "After an interview: a reminder to submit feedback and a summary of what is still missing.",
         "mode": "llm",
-        "instructions": "Remind the interviewers to submit scorecards, list which are missing, and suggest the next step.",
+        "instructions": INSTRUCTIONS["interview-followup"],
         "params_schema": {"type": "object", "additionalProperties": False},
     },
     {
@@ -94,7 +97,7 @@ CATALOG = [
         "name": "Candidate email draft",
         "description": "A draft email to the candidate for the recruiter to review and send.",
         "mode": "llm",
-        "instructions": "Draft a warm, specific email to the candidate about their current stage. The recruiter reviews it before sending; never send it yourself.",
+        "instructions": INSTRUCTIONS["candidate-email-draft"],
         "params_schema": {
             "type": "object",
             "properties": {
