@@ -85,8 +85,10 @@ def test_interview_webhook_to_llm_briefing_on_slack(client, sandbox_org, fake_ll
     assert run.status == "pending" and run.triggered_by == "relative"
     assert run.scheduled_for == start - timedelta(minutes=30)
 
-    # The model reads the candidate's notes, then answers through the result tool.
-    fake_llm.reply_tool_use("list_notes", {"candidate_id": str(interview.application.candidate_id)})
+    # The model reads the candidate's interviews, then answers through the result tool.
+    fake_llm.reply_tool_use(
+        "list_interviews", {"candidate_id": str(interview.application.candidate_id)}
+    )
     fake_llm.reply_result(
         title="Briefing: Onsite interview in 30 minutes",
         body_markdown="## Who\nA backend engineer.\n\n## Watch for\n- System design depth",

@@ -11,7 +11,7 @@ Shape (every key present; "" / [] / None when not known):
                     or last, interview, so "Run now" and dry runs show something real)
     time_zone, now_local
     organization    {name}
-    recruiter       {name}           ctx.for_user_name (the engine fills it for every run)
+    recruiter       {name}           ctx.recruiter_name (the run's member, else the owner)
     event           {type, stage_from, stage_to, sample}
     candidate       {id, name, first_name, headline, profile_text}
     job             {id, name, department, stages}
@@ -106,7 +106,7 @@ def _base(ctx: SkillContext) -> Facts:
         "time_zone": ctx.time_zone,
         "now_local": local(ctx.now, ctx.time_zone),
         "organization": {"name": ctx.org.name},
-        "recruiter": {"name": ctx.for_user_name or ""},
+        "recruiter": {"name": ctx.recruiter_name or ctx.for_user_name or ""},
         "event": {
             "type": str(trigger.get("type") or ""),
             "stage_from": str(stage.get("from") or ""),
