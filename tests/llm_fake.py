@@ -235,7 +235,7 @@ def _handler_for(fake: FakeMessagesApi) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass
 
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:  # http.server names it so
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length) if length else b""
             if self.path.split("?")[0] != "/v1/messages":
