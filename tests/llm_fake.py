@@ -247,6 +247,11 @@ def _handler_for(fake: FakeMessagesApi) -> type[BaseHTTPRequestHandler]:
                 self._send(_Reply(400, _err("invalid_request_error", "body is not JSON")))
                 return
             headers = {k.lower(): v for k, v in self.headers.items()}
+            if not headers.get("x-api-key") and not headers.get("authorization"):
+                self._send(
+                    _Reply(401, _err("authentication_error", "x-api-key header is required"))
+                )
+                return
             reply = fake._answer(body, headers)
             if reply.delay:
                 time.sleep(reply.delay)
