@@ -12,7 +12,7 @@ import pytest
 
 from skills.llm.runner import llm_skill_run
 from skills.llm.spec import LlmSkill, sent_facts
-from skills.llm.tools import candidate_data, tool_definitions
+from skills.llm.tools import candidate_data, tool_definitions, tool_run
 from skills.results import LlmError, LlmGate, SkillContext
 from webhooks.ats_clients import ats_client_for_org
 from webhooks.models import SandboxNote
@@ -516,3 +516,61 @@ def test_an_unscripted_request_fails_loudly(fake_llm, ctx, candidate, settings):
     settings.LLM_MAX_RETRIES = 0
     error = _failure(ctx, candidate)
     assert error.code == "llm_unavailable" and len(fake_llm.requests) == 1
+
+
+ALL_TOOLS = (
+    "get_candidate",
+    "list_applications",
+    "get_job",
+    "list_interviews",
+    "pipeline_counts",
+    "list_notes",
+)
+
+
+def test_each_tool_answers_from_the_runs_org_only(ctx, candidate):
+    from django.utils import timezone
+
+    from tests.factories import OrganizationFactory
+    from webhooks.models import SandboxApplication, SandboxCandidate, SandboxInterview
+    from webhooks.sandbox_seed import seed_sandbox
+
+    app = SandboxApplication.objects.filter(candidate=candidate).first()
+    job_id = str(app.job_id)
+
+    def run(name, args):
+        text, is_error = tool_run(ctx, name, args, ALL_TOOLS)
+        assert not is_error, text
+        return json.loads(text)
+
+    assert run("get_job", {"job_id": job_id})["stages"]
+    counts = run("pipeline_counts", {"job_id": job_id})["active_by_stage"]
+    assert (
+        sum(counts.values())
+        == SandboxApplication.objects.filter(job_id=app.job_id, status="active").count()
+    )
+    by_job = run("list_applications", {"job_id": job_id})
+    assert by_job["total"] > 0 and len(by_job["applications"]) <= 25
+    assert all(a["job_id"] == job_id for a in by_job["applications"])
+    mine = run("list_applications", {"candidate_id": str(candidate.pk)})["applications"]
+    assert {a["candidate_id"] for a in mine} == {str(candidate.pk)}
+    interviews = run("list_interviews", {"candidate_id": str(candidate.pk)})["interviews"]
+    assert (
+        len(interviews) == SandboxInterview.objects.filter(application__candidate=candidate).count()
+    )
+    assert all("email" not in who for i in interviews for who in i["interviewers"])
+
+    # Another org's candidate is no candidate of this run's.
+    stranger_org = OrganizationFactory(slug="sandbox-stranger")
+    seed_sandbox(stranger_org, now=timezone.now(), candidates=4)
+    stranger = SandboxCandidate.objects.filter(organization=stranger_org).first()
+    text, is_error = tool_run(ctx, "get_candidate", {"candidate_id": str(stranger.pk)}, ALL_TOOLS)
+    assert is_error and "No candidate" in text
+    text, is_error = tool_run(ctx, "list_notes", {"candidate_id": str(stranger.pk)}, ALL_TOOLS)
+    assert not is_error and json.loads(text) == {"notes": []}
+
+
+def test_tools_want_an_id_to_list_by(ctx):
+    for name in ("list_applications", "list_interviews"):
+        text, is_error = tool_run(ctx, name, {}, ALL_TOOLS)
+        assert is_error and "Give candidate_id" in text
