@@ -574,3 +574,14 @@ def test_tools_want_an_id_to_list_by(ctx):
     for name in ("list_applications", "list_interviews"):
         text, is_error = tool_run(ctx, name, {}, ALL_TOOLS)
         assert is_error and "Give candidate_id" in text
+
+
+def test_the_summary_names_no_one_the_tools_returned(fake_llm, ctx, candidate):
+    from webhooks.models import SandboxInterview
+
+    interview = SandboxInterview.objects.filter(application__candidate=candidate).first()
+    interviewer = interview.interviewers[0]["name"]
+    fake_llm.reply_tool_use("list_interviews", {"candidate_id": str(candidate.pk)})
+    fake_llm.reply_result(summary=f"1 briefing for {interviewer.split()[-1]}")
+
+    assert _run(ctx, candidate).summary == "test-briefing: 1 result written by the model"

@@ -335,6 +335,7 @@ def llm_skill_run(*, spec: LlmSkill, ctx: SkillContext, facts: Facts) -> SkillRe
     messages: list[dict[str, Any]] = [{"role": "user", "content": user_message(spec, ctx, facts)}]
     cap = int(settings.LLM_MAX_TOKENS_PER_RUN)
     forced = False
+    seen: list[Any] = []  # what the tools returned: the people in it stay out of the summary
     for _ in range(max(1, int(settings.LLM_MAX_ROUNDS))):
         left = cap - meter.tokens
         if left <= 0:
@@ -353,7 +354,7 @@ def llm_skill_run(*, spec: LlmSkill, ctx: SkillContext, facts: Facts) -> SkillRe
         content = [block.to_dict() for block in response.content]
         submitted = _submitted(content)
         if submitted is not None and _valid_result(submitted):
-            return _result(spec, facts, submitted, meter)
+            return _result(spec, [facts, *seen], submitted, meter)
         stop = response.stop_reason
         if stop == "max_tokens":
             raise meter.fail(
@@ -381,7 +382,8 @@ def llm_skill_run(*, spec: LlmSkill, ctx: SkillContext, facts: Facts) -> SkillRe
             raise _token_cap(meter, cap)
         if stop == "tool_use":
             messages.append({"role": "assistant", "content": content})
-            messages.append({"role": "user", "content": _tool_results(ctx, spec, content)})
+            results = _tool_results(ctx, spec, content, seen)
+            messages.append({"role": "user", "content": results})
         elif stop == "pause_turn":
             # A server-side pause: send the turn back as it is and the model carries on.
             if content:
@@ -438,7 +440,7 @@ def _valid_result(block: dict[str, Any]) -> bool:
 
 
 def _tool_results(
-    ctx: SkillContext, spec: LlmSkill, content: list[dict[str, Any]]
+    ctx: SkillContext, spec: LlmSkill, content: list[dict[str, Any]], seen: list[Any]
 ) -> list[dict[str, Any]]:
     """A tool_result for every tool_use of the turn (the API requires one each)."""
     results = []
@@ -452,6 +454,11 @@ def _tool_results(
             )
         else:
             text, is_error = tool_run(ctx, block.get("name", ""), block.get("input"), spec.tools)
+            if not is_error:
+                try:
+                    seen.append(json.loads(text))
+                except ValueError:  # cut at the output cap
+                    seen.append(text)
         result: dict[str, Any] = {
             "type": "tool_result",
             "tool_use_id": block["id"],
@@ -463,24 +470,25 @@ def _tool_results(
     return results
 
 
-def _result(spec: LlmSkill, facts: Facts, block: dict[str, Any], meter: _Meter) -> SkillResult:
+def _result(spec: LlmSkill, known: list[Any], block: dict[str, Any], meter: _Meter) -> SkillResult:
     data = block["input"]
     usage = meter.usage()
     return SkillResult(
         title=data["title"].strip()[:200] or spec.slug,
         body_markdown=data["body_markdown"],
         data={"llm": True, "model": usage.model},
-        summary=_safe_summary(spec, facts, data["summary"]),
+        summary=_safe_summary(spec, known, data["summary"]),
         llm=usage,
     )
 
 
-def _safe_summary(spec: LlmSkill, facts: Facts, summary: str) -> str:
-    """The model's summary, unless it carries an email address or a candidate's name: it is
-    stored on the run, which must stay free of personal data."""
+def _safe_summary(spec: LlmSkill, known: list[Any], summary: str) -> str:
+    """The model's summary, unless it carries an email address or the name of anyone in the
+    facts or the tools' answers: it is stored on the run, which must stay free of personal
+    data."""
     summary = " ".join(summary.split())[:SUMMARY_MAX_CHARS]
     lowered = summary.lower()
-    names = _candidate_names(facts)
+    names = _person_names(known)
     if (
         not summary
         or _EMAIL.search(summary)
@@ -490,18 +498,23 @@ def _safe_summary(spec: LlmSkill, facts: Facts, summary: str) -> str:
     return summary
 
 
-def _candidate_names(facts: Any, in_candidate: bool = False) -> set[str]:
-    """Every part (3 letters or more) of every candidate name in the facts, lower-cased."""
+# Keys whose value is a person (or people) with a "name", and keys whose value is a name.
+_PERSON_KEYS = {"candidate", "candidates", "interviewer", "interviewers", "recruiter", "people"}
+_NAME_KEYS = {"candidate_name", "author", "interviewer_name", "recruiter_name"}
+
+
+def _person_names(node: Any, person: bool = False) -> set[str]:
+    """Every part (3 letters or more) of every person's name in `node`, lower-cased."""
     found: set[str] = set()
-    if isinstance(facts, list):
-        for item in facts:
-            found |= _candidate_names(item, in_candidate)
-    elif isinstance(facts, dict):
-        for key, value in facts.items():
-            if isinstance(value, str) and (
-                key == "candidate_name" or (in_candidate and key == "name")
-            ):
+    if isinstance(node, list):
+        for item in node:
+            found |= _person_names(item, person)
+    elif isinstance(node, dict):
+        # A get_candidate answer is a candidate itself (it has a profile).
+        person = person or "profile_text" in node
+        for key, value in node.items():
+            if isinstance(value, str) and (key in _NAME_KEYS or (person and key == "name")):
                 found |= {part for part in value.lower().split() if len(part) >= 3}
-            else:
-                found |= _candidate_names(value, key.startswith("candidate"))
+            elif not isinstance(value, str):
+                found |= _person_names(value, key in _PERSON_KEYS)
     return found
