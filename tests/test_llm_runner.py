@@ -585,3 +585,29 @@ def test_the_summary_names_no_one_the_tools_returned(fake_llm, ctx, candidate):
     fake_llm.reply_result(summary=f"1 briefing for {interviewer.split()[-1]}")
 
     assert _run(ctx, candidate).summary == "test-briefing: 1 result written by the model"
+
+
+def test_a_context_too_big_for_the_model_fails_for_good(fake_llm, ctx, candidate):
+    fake_llm.stop("model_context_window_exceeded")
+
+    error = _failure(ctx, candidate)
+    assert (error.code, error.retryable) == ("llm_token_cap", False)
+
+
+def test_the_engines_model_is_used_and_costed_at_its_price(fake_llm, ctx, candidate):
+    from dataclasses import replace
+
+    sonnet = replace(ctx, llm=LlmGate(use_llm=True, model="claude-sonnet-5-5"))
+    usage = {
+        "input_tokens": 1000,
+        "output_tokens": 1000,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+    }
+    fake_llm.reply_result(usage=usage)
+
+    result = llm_skill_run(spec=SPEC, ctx=sonnet, facts=_facts(candidate))
+
+    assert fake_llm.requests[0].body["model"] == "claude-sonnet-5-5"
+    assert result.data["model"] == result.llm.model == "claude-sonnet-5-5"
+    assert result.llm.cost_usd == Decimal("0.018000")  # 1000 x $3/M + 1000 x $15/M

@@ -309,6 +309,27 @@ def _create(client: anthropic.Anthropic, meter: _Meter, **request: Any) -> Any:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+# The stop reasons that end a run without a result: (error code, what the recruiter can do).
+_FINAL_STOPS = {
+    "max_tokens": (
+        "llm_max_tokens",
+        "The model's answer was cut off (it reached its length limit). Shorten the skill's "
+        "instructions or raise its max tokens.",
+    ),
+    "model_context_window_exceeded": (
+        "llm_token_cap",
+        "The run's context grew past what the model can read. Send fewer fields or use a "
+        "model with a larger context window.",
+    ),
+    "refusal": (
+        "llm_refused",
+        "The model declined to write this result. Check the automation's inputs (for example "
+        "a candidate's profile text) and run it again, or use the template version of this "
+        "skill.",
+    ),
+}
+
+
 # -- the loop ------------------------------------------------------------------------------
 
 
@@ -356,28 +377,9 @@ def llm_skill_run(*, spec: LlmSkill, ctx: SkillContext, facts: Facts) -> SkillRe
         if submitted is not None and _valid_result(submitted):
             return _result(spec, [facts, *seen], submitted, meter)
         stop = response.stop_reason
-        if stop == "max_tokens":
-            raise meter.fail(
-                "The model's answer was cut off (it reached its length limit). Shorten the "
-                "skill's instructions or raise its max tokens.",
-                code="llm_max_tokens",
-                retryable=False,
-            )
-        if stop == "model_context_window_exceeded":
-            raise meter.fail(
-                "The run's context grew past what the model can read. Send fewer fields or "
-                "use a model with a larger context window.",
-                code="llm_token_cap",
-                retryable=False,
-            )
-        if stop == "refusal":
-            raise meter.fail(
-                "The model declined to write this result. Check the automation's inputs (for "
-                "example a candidate's profile text) and run it again, or use the template "
-                "version of this skill.",
-                code="llm_refused",
-                retryable=False,
-            )
+        if stop in _FINAL_STOPS:
+            code, message = _FINAL_STOPS[stop]
+            raise meter.fail(message, code=code, retryable=False)
         if meter.tokens >= cap:
             raise _token_cap(meter, cap)
         if stop == "tool_use":
