@@ -196,6 +196,10 @@ class FakeMessagesApi:
         with self._lock:
             first = not self.requests
             self.requests.append(Recorded(body, headers, time.monotonic()))
+        problem = _invalid(body)
+        if problem:  # as the real API would: a 400, and the scripted reply stays queued
+            return _Reply(400, _err("invalid_request_error", problem))
+        with self._lock:
             reply = self._queue.pop(0) if self._queue else None
         if reply is None:
             return _Reply(
@@ -214,6 +218,40 @@ class FakeMessagesApi:
             out["usage"] = _usage(reply.body["usage"], first=first)
             return _Reply(200, out, reply.headers, reply.delay)
         return reply
+
+
+def _invalid(body: dict[str, Any]) -> str:
+    """What the real API would refuse in this request (the checks a runner can get wrong)."""
+    for key in ("model", "max_tokens", "messages"):
+        if key not in body:
+            return f"{key}: Field required"
+    if not isinstance(body["max_tokens"], int) or body["max_tokens"] < 1:
+        return "max_tokens: must be a positive integer"
+    messages = body["messages"]
+    if not messages or messages[0].get("role") != "user":
+        return "messages: the first message must use the user role"
+    for index, message in enumerate(messages):
+        content = message.get("content")
+        blocks = content if isinstance(content, list) else []
+        asked = [b["id"] for b in blocks if b.get("type") == "tool_use"]
+        if not asked or index == len(messages) - 1:
+            continue
+        following = messages[index + 1].get("content")
+        answered = [
+            b.get("tool_use_id")
+            for b in (following if isinstance(following, list) else [])
+            if b.get("type") == "tool_result"
+        ]
+        if messages[index + 1].get("role") != "user" or sorted(answered) != sorted(asked):
+            return (
+                f"messages.{index + 1}: tool_use ids were found without tool_result blocks "
+                "immediately after"
+            )
+    choice = body.get("tool_choice")
+    defined = {tool.get("name") for tool in body.get("tools", [])}
+    if choice and choice.get("type") == "tool" and choice.get("name") not in defined:
+        return "tool_choice: names a tool that is not defined"
+    return ""
 
 
 def _usage(given: dict[str, int] | None, *, first: bool) -> dict[str, Any]:

@@ -611,3 +611,20 @@ def test_the_engines_model_is_used_and_costed_at_its_price(fake_llm, ctx, candid
     assert fake_llm.requests[0].body["model"] == "claude-sonnet-5-5"
     assert result.data["model"] == result.llm.model == "claude-sonnet-5-5"
     assert result.llm.cost_usd == Decimal("0.018000")  # 1000 x $3/M + 1000 x $15/M
+
+
+def test_the_fake_refuses_a_tool_use_left_unanswered_as_the_api_does(fake_llm):
+    import anthropic
+
+    client = anthropic.Anthropic(api_key="test-key", base_url=fake_llm.url, max_retries=0)
+    turn = [{"type": "tool_use", "id": "toolu_1", "name": "get_job", "input": {"job_id": "1"}}]
+    with pytest.raises(anthropic.BadRequestError, match="without tool_result"):
+        client.messages.create(
+            model="claude-haiku-5-5",
+            max_tokens=10,
+            messages=[
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": turn},
+                {"role": "user", "content": "go on"},
+            ],
+        )
