@@ -245,9 +245,14 @@ ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
 # a fake server on 127.0.0.1.
 ANTHROPIC_BASE_URL = env_str("ANTHROPIC_BASE_URL")
 LLM_TIMEOUT_SECONDS = env_int("LLM_TIMEOUT_SECONDS", 60)  # one request
-# Retries of one request on 429, 529 (overloaded), 5xx and connection errors, with the SDK's
-# exponential backoff, honouring retry-after.
+# Retries of one request on 429, 529 (overloaded), 5xx and connection errors, with
+# exponential backoff, honouring retry-after (the runner's own loop: skills/llm/runner.py).
 LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 3)
+# The first retry's wait (doubled each retry, with jitter) when the API gives no retry-after; a
+# retry-after longer than LLM_MAX_RETRY_AFTER_SECONDS is not slept in the worker: the run fails
+# retryable and the engine tries it again later.
+LLM_RETRY_BASE_SECONDS = 1.0
+LLM_MAX_RETRY_AFTER_SECONDS = 30.0
 LLM_MAX_ROUNDS = env_int("LLM_MAX_ROUNDS", 6)  # tool-use rounds of one run
 LLM_MAX_TOKENS_PER_RUN = env_int("LLM_MAX_TOKENS_PER_RUN", 60_000)  # input + output, all rounds
 # The model per skill (an org may override it per skill, Organization.llm_models).

@@ -164,3 +164,17 @@ def broker_down():
         yield
     finally:
         app.conf.broker_write_url, app.conf.broker_transport = saved
+
+
+@pytest.fixture
+def fake_llm(settings):
+    """A fake Anthropic Messages API on 127.0.0.1 (tests/llm_fake.py), one per test, with the
+    SDK pointed at it, a test key, and the runner's retry waits made short."""
+    from tests.llm_fake import FakeMessagesApi
+
+    fake = FakeMessagesApi().start()
+    settings.ANTHROPIC_BASE_URL = fake.url
+    settings.ANTHROPIC_API_KEY = "test-key"
+    settings.LLM_RETRY_BASE_SECONDS = 0.01
+    yield fake
+    fake.close()
