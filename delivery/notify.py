@@ -147,9 +147,13 @@ def notify_admins_llm_budget_spent(*, org, budget_usd, period: str, falls_back: 
         "budget is raised."
     )
     title = f"AI budget spent for {period}"
-    body = (
-        f"{org.name} has used its ${budget_usd} AI budget for {period} (UTC). {then} "
-        f"Change the budget under Settings → AI at {settings.SITE_URL}/settings/llm/."
+    settings_url = f"{settings.SITE_URL}/settings/llm/"
+    spent = f"has used its ${budget_usd} AI budget for {period} (UTC). {then}"
+    body = f"{org.name} {spent} Change the budget under Settings → AI at {settings_url}."
+    # The org's name is the only text not ours: escaped, so it stays text in the inbox.
+    body_markdown = (
+        f"{escape_markdown(org.name)} {spent} Change the budget under "
+        f"[Settings → AI]({settings_url})."
     )
     for membership in memberships:
         user = membership.user
@@ -158,7 +162,7 @@ def notify_admins_llm_budget_spent(*, org, budget_usd, period: str, falls_back: 
             user=user,
             kind=Notification.Kind.ALERT,
             title=title[:300],
-            body_markdown=escape_markdown(body),
+            body_markdown=body_markdown,
         )
         if not user.email:
             continue

@@ -16,7 +16,7 @@ from accounts.models import Organization
 from automations.engine import run_execute
 from automations.firing import run_fire
 from automations.llm_gate import llm_gate_for, llm_spend_add
-from automations.llm_spend import llm_period
+from automations.llm_spend import llm_budget_status, llm_period
 from automations.models import AutomationRun, LlmMonthlySpend
 from automations.run_keys import manual_key
 from delivery.models import Notification
@@ -102,22 +102,25 @@ def test_no_key_falls_back_by_default_and_fails_when_the_org_chose_so(
 
 
 def test_a_run_that_could_exceed_the_budget_falls_back_and_admins_are_told_once(
-    sandbox_org, fake_llm, mailoutbox
+    sandbox_org, fake_llm, mailoutbox, django_capture_on_commit_callbacks
 ):
     admin = member(sandbox_org, role="admin", email="lead@example.com")
     model = llm_gate_for(org=sandbox_org, slug="interview-briefing").model
     worst = worst_case_cost(model, timezone.now(), 60_000)
+    budget = llm_budget_status(org=sandbox_org, now=timezone.now()).budget_usd
+    assert budget == Decimal("200.00")  # the pro plan's
     # Not spent yet, but not enough left for this run's worst case.
-    spend(sandbox_org, str(Decimal("10.00") - worst + Decimal("0.01")))
+    spend(sandbox_org, str(budget - worst + Decimal("0.01")))
     auto = briefing(sandbox_org)
-    first, second = run_once(auto), run_once(auto)
+    with django_capture_on_commit_callbacks(execute=True):  # as when the run commits
+        first, second = run_once(auto), run_once(auto)
     for run in (first, second):
         assert run.status == "completed" and run.fallback_reason == "budget_spent"
         assert run.cost_usd == 0
     assert fake_llm.requests == []
     alerts = Notification.objects.filter(user=admin, title__startswith="AI budget spent")
     assert alerts.count() == 1
-    assert "$10.00" in alerts.get().body_markdown
+    assert "$200.00" in alerts.get().body_markdown
     assert [m.to for m in mailoutbox if m.subject.startswith("AI budget spent")] == [
         ["lead@example.com"]
     ]
@@ -137,6 +140,8 @@ def test_budget_spent_fails_fast_when_the_org_chose_to_fail(sandbox_org, fake_ll
 
 def test_the_org_budget_overrides_the_plan_and_a_new_month_starts_afresh(sandbox_org, fake_llm):
     Organization.objects.filter(pk=sandbox_org.pk).update(llm_monthly_budget_usd=Decimal("50"))
+    sandbox_org.refresh_from_db()
+    Organization.objects.filter(pk=sandbox_org.pk).update(plan="free")
     sandbox_org.refresh_from_db()
     spend(sandbox_org, "20.00")  # past the free plan's $10, within the org's own $50
     assert llm_gate_for(org=sandbox_org, slug="interview-briefing").use_llm
