@@ -93,3 +93,29 @@ def test_another_orgs_rows_and_non_ids_are_nothing(sandbox_org):
         assert client.get_job(bad) is None
         assert client.list_interviews(candidate_id=bad) == []
         assert client.list_notes(candidate_id=bad) == []
+
+
+def test_interviews_in_a_window_of_start_times_even_with_years_of_history(sandbox_org):
+    app = SandboxApplication.objects.filter(organization=sandbox_org).first()
+    now = timezone.now()
+    SandboxInterview.objects.bulk_create(
+        SandboxInterview(
+            organization=sandbox_org,
+            application=app,
+            stage="Phone Screen",
+            start_at=now - timedelta(days=400 + n),
+            status="completed",
+        )
+        for n in range(80)
+    )
+    client = SandboxClient(sandbox_org)
+    upcoming = client.list_interviews(starts_after=now)
+    assert upcoming and all(i.start_at >= now for i in upcoming)
+    assert [i.start_at for i in upcoming] == sorted(i.start_at for i in upcoming)
+    soonest = SandboxInterview.objects.filter(organization=sandbox_org, start_at__gte=now)
+    assert upcoming[0].id == str(soonest.order_by("start_at").first().pk)
+    # Before a bound: the latest ones before it (not the oldest of the 80), soonest first.
+    past = client.list_interviews(starts_before=now)
+    latest = SandboxInterview.objects.filter(organization=sandbox_org, start_at__lte=now)
+    assert past[-1].id == str(latest.order_by("-start_at").first().pk)
+    assert all(i.start_at <= now for i in past)

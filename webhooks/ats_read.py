@@ -143,9 +143,15 @@ class AtsClient(ABC):
         return next((job for job in self.list_jobs(status=None) if job.id == job_id), None)
 
     def list_interviews(
-        self, *, candidate_id: str | None = None, application_id: str | None = None
+        self,
+        *,
+        candidate_id: str | None = None,
+        application_id: str | None = None,
+        starts_after: datetime | None = None,
+        starts_before: datetime | None = None,
     ) -> list[Interview]:
-        """A candidate's or an application's interviews, soonest first."""
+        """A candidate's or an application's interviews (or the org's, in a window of start
+        times), soonest first; a client may cap how many it returns."""
         raise NotSupported(f"{self.provider}'s client does not list interviews.")
 
     def list_notes(self, *, candidate_id: str, limit: int = 10) -> list[Note]:

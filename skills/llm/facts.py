@@ -160,7 +160,13 @@ def _pick_interview(ctx: SkillContext, *, when: When) -> Interview:
     if not ctx.client.lists_interviews:
         raise needs
     try:
-        interviews = [i for i in ctx.client.list_interviews() if i.status != "cancelled"]
+        # A window around now, so an org with years of interviews still shows the right one.
+        window = (
+            {"starts_before": ctx.now}
+            if when == "past"
+            else {"starts_after": ctx.now - UPCOMING_GRACE}
+        )
+        interviews = [i for i in ctx.client.list_interviews(**window) if i.status != "cancelled"]
     except NotSupported:
         raise needs from None
     interviews = _members_own(ctx, interviews)

@@ -94,9 +94,18 @@ class SandboxClient(AtsClient):
         return _job(job) if job is not None else None
 
     def list_interviews(
-        self, *, candidate_id: str | None = None, application_id: str | None = None
+        self,
+        *,
+        candidate_id: str | None = None,
+        application_id: str | None = None,
+        starts_after: datetime | None = None,
+        starts_before: datetime | None = None,
     ) -> list[Interview]:
         rows = SandboxInterview.objects.filter(organization=self.org).select_related("application")
+        if starts_after is not None:
+            rows = rows.filter(start_at__gte=starts_after)
+        if starts_before is not None:
+            rows = rows.filter(start_at__lte=starts_before)
         for name, value in (
             ("application__candidate_id", candidate_id),
             ("application_id", application_id),
@@ -119,7 +128,12 @@ class SandboxClient(AtsClient):
                 interviewers=tuple(_interviewers(row.interviewers)),
                 title=row.title,
             )
-            for row in rows.order_by("start_at", "pk")[:50]
+            # The newest 50 before a bound (the latest past ones), else the soonest 50.
+            for row in (
+                sorted(rows.order_by("-start_at", "-pk")[:50], key=lambda r: (r.start_at, r.pk))
+                if starts_before is not None and starts_after is None
+                else rows.order_by("start_at", "pk")[:50]
+            )
         ]
 
     def list_notes(self, *, candidate_id: str, limit: int = 10) -> list[Note]:
