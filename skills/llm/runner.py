@@ -14,6 +14,7 @@ import random
 import re
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -333,6 +334,54 @@ _FINAL_STOPS = {
 # -- the loop ------------------------------------------------------------------------------
 
 
+def _client() -> anthropic.Anthropic:
+    return anthropic.Anthropic(
+        api_key=settings.ANTHROPIC_API_KEY,
+        base_url=settings.ANTHROPIC_BASE_URL or None,
+        timeout=settings.LLM_TIMEOUT_SECONDS,
+        max_retries=0,  # our own loop (_create): it knows which waits a worker may sleep
+    )
+
+
+@dataclass(frozen=True)
+class _When:
+    now: datetime
+
+
+def llm_forced_tool(
+    *, model: str, now: datetime, system: str, user: str, tool: dict[str, Any], max_tokens: int
+) -> tuple[dict[str, Any], LlmUsage]:
+    """One request whose answer must be a call of `tool`: a structured answer with no tool
+    loop (the plain-English setup's fallback). Returns the tool's input and the usage, or
+    raises LlmError like a skill's run (same retries, same error codes)."""
+    meter = _Meter(model=model, ctx=_When(now=now))  # type: ignore[arg-type]
+    if not settings.ANTHROPIC_API_KEY:
+        raise meter.fail("No Anthropic API key is configured.", code="llm_no_key", retryable=False)
+    response = _create(
+        _client(),
+        meter,
+        model=model,
+        max_tokens=max_tokens,
+        # Static (cached) parts first; the user's words only in the message.
+        system=[{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}],
+        tools=[{**tool, "cache_control": {"type": "ephemeral"}}],
+        tool_choice={"type": "tool", "name": tool["name"]},
+        messages=[{"role": "user", "content": user}],
+    )
+    meter.add(response.usage)
+    if response.stop_reason in _FINAL_STOPS:
+        code, message = _FINAL_STOPS[response.stop_reason]
+        raise meter.fail(message, code=code, retryable=False)
+    for block in response.content:
+        if block.type == "tool_use" and block.name == tool["name"]:
+            answer = block.to_dict().get("input")
+            if isinstance(answer, dict):
+                return answer, meter.usage()
+    raise meter.fail(
+        "The model did not answer in the expected form.", code="llm_bad_response", retryable=False
+    )
+
+
 def llm_skill_run(*, spec: LlmSkill, ctx: SkillContext, facts: Facts) -> SkillResult:
     """Run `spec` on the model the engine chose (ctx.llm.model) until it submits its result.
     Raises LlmError (with the usage spent so far) when it cannot."""
@@ -346,12 +395,7 @@ def llm_skill_run(*, spec: LlmSkill, ctx: SkillContext, facts: Facts) -> SkillRe
             code="llm_no_key",
             retryable=False,
         )
-    client = anthropic.Anthropic(
-        api_key=settings.ANTHROPIC_API_KEY,
-        base_url=settings.ANTHROPIC_BASE_URL or None,
-        timeout=settings.LLM_TIMEOUT_SECONDS,
-        max_retries=0,  # our own loop (_create): it knows which waits a worker may sleep
-    )
+    client = _client()
     system, tools = system_blocks(spec), tools_for(spec)
     messages: list[dict[str, Any]] = [{"role": "user", "content": user_message(spec, ctx, facts)}]
     cap = int(settings.LLM_MAX_TOKENS_PER_RUN)
