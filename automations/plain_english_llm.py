@@ -212,13 +212,18 @@ def _channel(answer: dict[str, Any]) -> tuple[str, dict, str]:
         to = [str(a).strip() for a in answer.get("channel_to") or []][:20]
         if not all(_EMAIL.match(a) for a in to):
             raise ValueError("address")
-        return "email", ({"to": to} if to else {}), (f"Email to {', '.join(to)}" if to else
-                                                     "Email to you")
+        return (
+            "email",
+            ({"to": to} if to else {}),
+            (f"Email to {', '.join(to)}" if to else "Email to you"),
+        )
     if channel in ("slack", "teams"):
         name = str(answer.get("channel_name") or "")[:80]
         label = "Slack" if channel == "slack" else "Teams"
-        return channel, ({"channel": name} if name else {}), (
-            f"{label} ({name})" if name else label
+        return (
+            channel,
+            ({"channel": name} if name else {}),
+            (f"{label} ({name})" if name else label),
         )
     if channel == "webhook":
         url = str(answer.get("channel_url") or "")
