@@ -7,10 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Q, Sum
 
 from accounts.models import Organization
 from accounts.plans import limits_for
-from automations.models import LlmMonthlySpend
+from automations.models import AutomationRun, LlmMonthlySpend
 
 
 def llm_period(now: dt.datetime) -> str:
@@ -72,4 +76,29 @@ def llm_budget_status(*, org: Organization, now: dt.datetime) -> LlmBudget:
         cache_write_tokens=row.cache_write_tokens if row else 0,
         cache_read_tokens=row.cache_read_tokens if row else 0,
         own_budget=org.llm_monthly_budget_usd is not None,
+    )
+
+
+def llm_month_start(now: dt.datetime) -> dt.datetime:
+    """The first instant of llm_period(now) (UTC)."""
+    utc = now.astimezone(dt.UTC)
+    return utc.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def llm_cost_by_automation(
+    *, org: Organization, now: dt.datetime, owner: AbstractBaseUser | None = None
+) -> list[dict[str, Any]]:
+    """This budget month's LLM cost and tokens per automation, costliest first; `owner`:
+    only that user's automations (a member's personal view of the usage page). Runs that
+    used no model (deterministic skills, fallbacks) are left out."""
+    runs = AutomationRun.objects.filter(organization=org, created_at__gte=llm_month_start(now))
+    if owner is not None:
+        runs = runs.filter(automation__owner=owner)
+    # Annotations may not share a field's name: summed as sum_<field>.
+    fields = ("cost_usd", "input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
+    return list(
+        runs.values("automation__public_id", "automation__name")
+        .annotate(llm_runs=Count("pk"), **{f"sum_{f}": Sum(f) for f in fields})
+        .filter(Q(sum_cost_usd__gt=0) | Q(sum_input_tokens__gt=0) | Q(sum_output_tokens__gt=0))
+        .order_by("-sum_cost_usd", "automation__name")
     )
