@@ -95,7 +95,13 @@ def llm_cost_by_automation(
     if owner is not None:
         runs = runs.filter(automation__owner=owner)
     # Annotations may not share a field's name: summed as sum_<field>.
-    fields = ("cost_usd", "input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
+    fields = (
+        "cost_usd",
+        "input_tokens",
+        "output_tokens",
+        "cache_write_tokens",
+        "cache_read_tokens",
+    )
     return list(
         runs.values("automation__public_id", "automation__name")
         .annotate(llm_runs=Count("pk"), **{f"sum_{f}": Sum(f) for f in fields})
