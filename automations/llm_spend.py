@@ -108,3 +108,18 @@ def llm_cost_by_automation(
         .filter(Q(sum_cost_usd__gt=0) | Q(sum_input_tokens__gt=0) | Q(sum_output_tokens__gt=0))
         .order_by("-sum_cost_usd", "automation__name")
     )
+
+
+# What a run's fallback_reason means, in a recruiter's words (the run page, the history).
+FALLBACK_REASONS = {
+    "llm_off": "AI is off for this organization",
+    "no_key": "no API key is configured",
+    "budget_spent": "this month's LLM budget is spent",
+}
+
+
+def fallback_label(reason: str) -> str:
+    """ "Made from a template: <why>", or "" when the model made the result."""
+    if not reason:
+        return ""
+    return f"Made from a template: {FALLBACK_REASONS.get(reason, reason.replace('_', ' '))}"
