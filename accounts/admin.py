@@ -91,6 +91,38 @@ class MembershipInline(admin.TabularInline):
         return super().has_delete_permission(request, obj) and self._administers(request, obj)
 
 
+class OrganizationForm(forms.ModelForm):
+    """The org's settings, judged by org_services.organization_changes_clean (the one
+    validation path: the dashboard and organization_update use it too)."""
+
+    class Meta:
+        model = Organization
+        fields = [
+            "name",
+            "slug",
+            "plan",
+            "time_zone",
+            "approval_policy",
+            *org_services.LLM_EDITABLE,
+        ]
+
+    def clean(self):
+        data = super().clean()
+        changes = {
+            f: data[f]
+            for f in self.changed_data
+            if f in org_services.EDITABLE and f in data and f not in self.errors
+        }
+        try:
+            cleaned = org_services.organization_changes_clean(org=self.instance, changes=changes)
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                self.add_error(field if field in self.fields else None, messages)
+            return data
+        data.update(cleaned)
+        return data
+
+
 @admin.register(Organization)
 class OrganizationAdmin(OrgScopedAdmin):
     """Admins of an org change its name, time zone and approval policy; the plan and slug,
@@ -99,10 +131,8 @@ class OrganizationAdmin(OrgScopedAdmin):
     org_field = "pk"
     list_display = ["name", "slug", "plan", "time_zone", "approval_policy"]
     search_fields = ["name", "slug"]
+    form = OrganizationForm
     inlines = [MembershipInline]
-    # The LLM settings get their own validated form with the LLM skills (issue 14); until
-    # then they keep their defaults and are not offered here.
-    exclude = ["llm_enabled", "llm_monthly_budget_usd", "llm_when_unavailable", "llm_models"]
 
     def get_readonly_fields(self, request, obj=None):
         # The plan is billing's business, not an org admin's.

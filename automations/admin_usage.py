@@ -17,8 +17,10 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 
 from accounts.models import Organization
+from automations.llm_spend import llm_budget_status
 from automations.usage import local_today, usage_for_viewer, usage_range_check
 
 DEFAULT_DAYS = 30
@@ -71,6 +73,8 @@ def organization_usage(request: HttpRequest, public_id) -> HttpResponse:
         "form": form,
         "usage": usage,
         "days": list(reversed(usage["days"])) if usage else [],
+        # The budget month is UTC, whatever range the table shows.
+        "llm_budget": llm_budget_status(org=org, now=timezone.now()),
     }
     return TemplateResponse(request, "admin/usage.html", context)
 

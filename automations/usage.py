@@ -149,7 +149,8 @@ def usage_for_org(
                        "by_source": {"webhook": 8, "poll": 1},
                        "by_status": {"received": 0, "processing": 0, "processed": 8, ...},
                        "refused": 2, "refused_by_status": {"401": 2}},
-          "llm": {"input_tokens": 1200, "output_tokens": 300, "cost_usd": "0.012000"},
+          "llm": {"input_tokens": 1200, "output_tokens": 300, "cache_write_tokens": 0,
+                  "cache_read_tokens": 0, "cost_usd": "0.012000"},
         }
 
     Every status, trigger, channel kind and outcome is present (zero when none), so tables and
@@ -179,6 +180,8 @@ def usage_for_org(
             n=Count("pk"),
             input_tokens=Sum("input_tokens"),
             output_tokens=Sum("output_tokens"),
+            cache_write_tokens=Sum("cache_write_tokens"),
+            cache_read_tokens=Sum("cache_read_tokens"),
             cost=Sum("cost_usd"),
         )
         .order_by()
@@ -345,7 +348,13 @@ def _bucket(*, personal: bool) -> dict[str, Any]:
             "refused": 0,
             "refused_by_status": {},
         },
-        "llm": {"input_tokens": 0, "output_tokens": 0, "cost_usd": Decimal(0)},
+        "llm": {
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "cache_write_tokens": 0,
+            "cache_read_tokens": 0,
+            "cost_usd": Decimal(0),
+        },
     }
 
 
@@ -368,6 +377,8 @@ def _add_runs(bucket: dict, row: dict) -> None:
     llm = bucket["llm"]
     llm["input_tokens"] += row["input_tokens"] or 0
     llm["output_tokens"] += row["output_tokens"] or 0
+    llm["cache_write_tokens"] += row["cache_write_tokens"] or 0
+    llm["cache_read_tokens"] += row["cache_read_tokens"] or 0
     llm["cost_usd"] += Decimal(row["cost"] or 0)
 
 

@@ -476,6 +476,12 @@ def _org_form(org, **overrides):
         "memberships-INITIAL_FORMS": "0",
     }
     data["approval_policy"] = org.approval_policy
+    # The LLM settings, as the page renders them (an unticked box is not sent).
+    if org.llm_enabled:
+        data["llm_enabled"] = "on"
+    data["llm_monthly_budget_usd"] = org.llm_monthly_budget_usd or ""
+    data["llm_when_unavailable"] = org.llm_when_unavailable
+    data["llm_models"] = json.dumps(org.llm_models)
     data.update(overrides)
     return data
 

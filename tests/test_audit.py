@@ -483,6 +483,11 @@ def test_saving_the_org_in_the_admin_goes_through_the_service(client, admin_staf
         "name": "Renamed in admin",
         "time_zone": "America/New_York",
         "approval_policy": "all",
+        # The LLM settings as the page renders them, unchanged.
+        "llm_enabled": "on",
+        "llm_monthly_budget_usd": "",
+        "llm_when_unavailable": "fallback",
+        "llm_models": "{}",
         "memberships-TOTAL_FORMS": "0",
         "memberships-INITIAL_FORMS": "0",
         "memberships-MIN_NUM_FORMS": "0",

@@ -104,7 +104,13 @@ def test_counts_by_status_trigger_channel_and_day(org, owner):
     assert today["runs"]["by_trigger"]["schedule"] == 1
     assert today["runs"]["by_trigger"]["event"] == 1
     assert today["runs"]["by_trigger"]["manual"] == 1
-    assert today["llm"] == {"input_tokens": 1000, "output_tokens": 200, "cost_usd": "0.015000"}
+    assert today["llm"] == {
+        "input_tokens": 1000,
+        "output_tokens": 200,
+        "cache_write_tokens": 0,
+        "cache_read_tokens": 0,
+        "cost_usd": "0.015000",
+    }
     assert today["deliveries"]["total"] == 2
     assert today["deliveries"]["attempts"] == 4
     assert today["deliveries"]["by_channel"]["email"]["by_outcome"]["sent"] == 1
@@ -126,7 +132,13 @@ def test_counts_by_status_trigger_channel_and_day(org, owner):
     assert totals["runs"]["total"] == 4
     assert totals["deliveries"]["total"] == 3
     assert totals["webhooks"]["received"] == 3
-    assert totals["llm"] == {"input_tokens": 1005, "output_tokens": 207, "cost_usd": "0.015000"}
+    assert totals["llm"] == {
+        "input_tokens": 1005,
+        "output_tokens": 207,
+        "cache_write_tokens": 0,
+        "cache_read_tokens": 0,
+        "cost_usd": "0.015000",
+    }
 
 
 def test_a_run_late_in_the_evening_counts_on_that_local_day(org, owner):

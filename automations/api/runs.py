@@ -185,6 +185,13 @@ _LIST_COLUMNS = (
     "error_code",
     "error_message",
     "created_at",
+    "llm_model",
+    "input_tokens",
+    "output_tokens",
+    "cache_write_tokens",
+    "cache_read_tokens",
+    "cost_usd",
+    "fallback_reason",
     "automation__public_id",
 )
 

@@ -112,6 +112,19 @@ class RunSerializer(serializers.ModelSerializer):
 
     id = serializers.UUIDField(source="public_id", read_only=True)
     automation = serializers.UUIDField(source="automation.public_id", read_only=True)
+    cost_usd = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=6,
+        coerce_to_string=True,
+        read_only=True,
+        help_text="USD, a decimal string (no float rounding).",
+    )
+    fallback_reason = StrictCharField(
+        read_only=True,
+        allow_blank=True,
+        help_text="Why the skill's template made the result instead of the model (llm_off, "
+        "no_key, budget_spent); empty when it did not.",
+    )
 
     class Meta:
         model = AutomationRun
@@ -129,6 +142,14 @@ class RunSerializer(serializers.ModelSerializer):
             "error_code",
             "error_message",
             "created_at",
+            # LLM skills' figures (zero and empty for deterministic skills).
+            "llm_model",
+            "input_tokens",
+            "output_tokens",
+            "cache_write_tokens",
+            "cache_read_tokens",
+            "cost_usd",
+            "fallback_reason",
         ]
         read_only_fields = fields
 

@@ -20,6 +20,7 @@ from django.urls import path
 from django.views.decorators.http import require_POST, require_safe
 
 from automations.dashboard.access import dashboard_page, refused
+from automations.llm_spend import fallback_label
 from automations.reruns import run_rerun
 from automations.run_reads import run_delivery_records, run_reruns, run_retry_schedule
 from automations.run_search import search_window_start
@@ -78,6 +79,7 @@ def _dashboard_run_page(request: HttpRequest, *, public_id) -> HttpResponse:
         # Older runs had their trigger data and summary purged (automations/maintenance.py).
         "purged": run.finished_at is not None and run.finished_at < search_window_start(),
         "retention_hours": settings.RETENTION_HOURS,
+        "fallback": fallback_label(run.fallback_reason),
         "other_org": request.workplace is not None
         and run.organization_id != request.workplace.org.pk,
     }

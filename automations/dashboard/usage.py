@@ -14,9 +14,11 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from automations.dashboard.access import dashboard_page
+from automations.llm_spend import llm_budget_status, llm_cost_by_automation
 from automations.usage import local_today, usage_for_viewer
 from delivery.models import DeliveryChannel
 
@@ -80,6 +82,14 @@ def usage_page(request: HttpRequest) -> HttpResponse:
         ],
         "personal": usage["scope"] == "personal",
     }
+    # The LLM budget month (UTC): the org's spend against its budget is the org's business
+    # (admins); a member sees their own automations' LLM cost.
+    now = timezone.now()
+    personal = context["personal"]
+    context["llm_budget"] = None if personal else llm_budget_status(org=org, now=now)
+    context["llm_by_automation"] = llm_cost_by_automation(
+        org=org, now=now, owner=request.user if personal else None
+    )
     return render(request, PAGE, context)
 
 
