@@ -22,17 +22,11 @@ from accounts.models import Organization
 from automations.llm_spend import llm_budget_status, llm_period
 from automations.models import LlmMonthlySpend
 from delivery.notify import notify_admins_llm_budget_spent
+from skills.llm.fallbacks import REASONS
 from skills.llm.pricing import PriceUnknown, worst_case_cost
 from skills.results import LlmGate, LlmUsage, SkillError
 
 logger = logging.getLogger(__name__)
-
-# Why the model was not used, in words a recruiter reads on the run and in the result.
-REASONS = {
-    "llm_off": "the organization turned AI off",
-    "no_key": "no Anthropic API key is configured on this server",
-    "budget_spent": "this month's AI budget is spent",
-}
 
 
 def llm_model_for(*, org: Organization, slug: str) -> str:

@@ -15,6 +15,7 @@ from django.db.models import Count, Q, Sum
 from accounts.models import Organization
 from accounts.plans import limits_for
 from automations.models import AutomationRun, LlmMonthlySpend
+from skills.llm.fallbacks import reason_words
 
 
 def llm_period(now: dt.datetime) -> str:
@@ -111,15 +112,10 @@ def llm_cost_by_automation(
 
 
 # What a run's fallback_reason means, in a recruiter's words (the run page, the history).
-FALLBACK_REASONS = {
-    "llm_off": "AI is off for this organization",
-    "no_key": "no API key is configured",
-    "budget_spent": "this month's LLM budget is spent",
-}
 
 
 def fallback_label(reason: str) -> str:
     """ "Made from a template: <why>", or "" when the model made the result."""
     if not reason:
         return ""
-    return f"Made from a template: {FALLBACK_REASONS.get(reason, reason.replace('_', ' '))}"
+    return f"Made from a template: {reason_words(reason)}"

@@ -173,7 +173,7 @@ def test_run_page_shows_the_models_figures_and_a_fallbacks_label(world, client):
     assert "$0.004825" in body
     assert "Made from a template" not in body
     body = client.get(reverse("dashboard:run", args=[fallback.public_id])).content.decode()
-    assert "Made from a template: this month&#x27;s LLM budget is spent" in body
+    assert "Made from a template: this month&#x27;s AI budget is spent" in body
     assert "<dt>Model</dt>" not in body
     history = client.get(reverse("dashboard:runs")).content.decode()
     assert "LLM $0.0048" in history and "from a template" in history

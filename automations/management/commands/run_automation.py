@@ -17,10 +17,11 @@ from django.utils import timezone
 
 from automations.engine import run_execute, skill_run
 from automations.firing import run_fire
-from automations.llm_gate import REASONS, llm_spend_add
+from automations.llm_gate import llm_spend_add
 from automations.models import Automation, AutomationRun
 from automations.run_keys import manual_key
 from automations.time_limit import RunTimeLimitExceeded, time_limit
+from skills.llm.fallbacks import reason_words
 from skills.results import LlmError, LlmUsage, SkillError
 
 # BigAutoField's range: a larger number would overflow the database's integer.
@@ -59,7 +60,7 @@ class Command(BaseCommand):
                 llm_spend_add(org_id=found.organization_id, usage=result.llm)
                 self._print_usage(result.llm)
             elif result.fallback_reason:
-                why = REASONS.get(result.fallback_reason, result.fallback_reason)
+                why = reason_words(result.fallback_reason)
                 self.stdout.write(f"made from the template, without the AI model: {why}")
             self.stderr.write(f"summary: {result.summary} (dry run: nothing delivered)")
             return
@@ -84,7 +85,7 @@ class Command(BaseCommand):
                 f"read; cost: ${run.cost_usd:.6f}"
             )
         elif run.fallback_reason:
-            why = REASONS.get(run.fallback_reason, run.fallback_reason)
+            why = reason_words(run.fallback_reason)
             self.stdout.write(f"made from the template, without the AI model: {why}")
         for delivery in run.deliveries:
             self.stdout.write(
