@@ -76,14 +76,14 @@ _EVENTS = [
         r"|created|added)\b"
         r"|\b(?:schedules?|scheduled|books?|booked|sets? up) (?:an |the |a |their )?interviews?\b"
         r"|\bnew interviews?\b")),
+    ("ats.candidate.created", re.compile(
+        r"\bcandidates? (?:is |are |gets? )?(?:added|created|imported)\b"
+        r"|\b(?:add|adds|create|creates) (?:a |new )?candidates?\b")),
     ("ats.application.created", re.compile(
         r"\b(?:someone|somebody|anyone|anybody|a candidate|candidates|people|person|they|he|she)"
         r" (?:applies|apply|applied|submits)\b|\bnew (?:job )?(?:applications?|applicants?)\b"
         r"|\bapplications? (?:comes?|arrives?|is submitted|is received|lands?)\b"
         r"|\bapplies\b|\bnew candidates? (?:applies|apply|for|on|to)\b|\bnew candidates?\b")),
-    ("ats.candidate.created", re.compile(
-        r"\bcandidates? (?:is |are |gets? )?(?:added|created|imported)\b"
-        r"|\b(?:add|adds|create|creates) (?:a |new )?candidates?\b")),
 ]  # fmt: skip
 
 # A word that makes an event the trigger ("when", "whenever", "as soon as"), even if the text

@@ -49,7 +49,7 @@ _NTH_DAY = re.compile(
     r"(?: calendar)? month\b"
 )
 _FIRST_DAY = re.compile(
-    r"\b(?:first day|1 st day|1 st|start|beginning) of (?:the|each|every|a)(?: new)? month\b"
+    r"\b(?:first day|first|1 st day|1 st|start|beginning) of (?:the|each|every|a)(?: new)? month\b"
     r"|\bmonth start\b"
 )
 _LAST_DAY = re.compile(
