@@ -92,6 +92,9 @@ CRON = [
     ("first Monday of every month at 9 pipeline report", "0 9 * * 1#1", None, "pipeline-report"),
     ("second tuesday of each month at 11am pipeline", "0 11 * * 2#2", None, "pipeline-report"),
     ("quarterly pipeline report", "0 9 1 1,4,7,10 *", None, "pipeline-report"),
+    ("pipeline report on the 1st and 15th", "0 9 1,15 * *", None, "pipeline-report"),
+    ("which sources are bringing candidates - weekly on mondays", "0 9 * * 1", None,
+     "sourcing-recap"),
     ("every 15 minutes send me new applicants", "*/15 * * * *", None, "new-candidate-alert"),
     ("every 30 minutes new candidates on slack", "*/30 * * * *", None, "new-candidate-alert"),
     ("every half hour tell me who applied", "*/30 * * * *", None, "new-candidate-alert"),
@@ -198,6 +201,9 @@ EVENTS = [
      "new-candidate-alert"),
     ("new candidate for the Engineering jobs -> slack #eng-hiring", "ats.application.created",
      {"application.job_name": {"contains": "Engineering"}}, "new-candidate-alert"),
+    ("let me know as soon as a new application comes in for the Designer role",
+     "ats.application.created", {"application.job_name": {"contains": "Designer"}},
+     "new-candidate-alert"),
     ("when someone applies to the Sales roles, email me", "ats.application.created",
      {"application.job_name": {"contains": "Sales"}}, "new-candidate-alert"),
     ("when an interview is scheduled, send the panel a prep pack", "ats.interview.scheduled",
@@ -379,6 +385,7 @@ REFUSED = [
     ("every 30 seconds send me new applicants", "once a minute"),
     ("check for new applicants every 60 days", "30 days"),
     ("every day candidates not contacted in 900 days", "between 1 and 365"),
+    ("every day at 25:00 pipeline report", "no time 25:00"),
 ]  # fmt: skip
 
 

@@ -100,7 +100,7 @@ _JOB = re.compile(
 )
 _NOT_JOBS = frozenset(
     {"new", "open", "all", "any", "my", "our", "the", "every", "each", "other", "these", "those",
-     "its", "their", "current", "active", "some"}
+     "its", "their", "current", "active", "some", "for", "in", "on", "to", "at", "of", "a", "an"}
 )  # fmt: skip
 
 

@@ -64,6 +64,8 @@ _MINUTE_STEP = re.compile(
     r"\bevery (?:(\d+) )?(?:minutes?|mins?)\b|\b(?:every )?(half) (?:an )?hour(?:ly)?\b"
     r"|\bevery (quarter) (?:of an )?hour\b|\b(\d+) times an hour\b"
 )
+_ORDINAL_NUMBER = re.compile(r"\b(\d{1,2}) (?:st|nd|rd|th)\b")
+_BAD_CLOCK = re.compile(r"\b(\d{1,2})[:.](\d{2})\b")
 _HOUR_STEP = re.compile(r"\bevery (?:(\d+) )?(?:hours?|hrs?)\b|\b(hourly)\b")
 _SECONDS = re.compile(r"\bevery (?:(\d+) )?(?:seconds?|secs?)\b")
 _WORKING_HOURS = re.compile(
@@ -206,6 +208,9 @@ def parse_schedule(text: str, *, zone_words: str) -> Schedule | None:
         raise ScheduleRefused(
             "A schedule runs at most once a minute: cron has no seconds. Try 'every minute'."
         )
+    for clock in _BAD_CLOCK.finditer(text):
+        if int(clock.group(1)) > 23 or int(clock.group(2)) > 59:
+            raise ScheduleRefused(f"There is no time {clock.group(0)}: use 00:00 to 23:59.")
     days, days_words = _days(text)
     hours_field = "*"
     hours_words = ""
@@ -347,8 +352,14 @@ def parse_schedule(text: str, *, zone_words: str) -> Schedule | None:
     yearly = _YEARLY.search(text)
     if dom_match or first_day or quarterly or yearly or _MONTHLY.search(text):
         dom = int(next(g for g in dom_match.groups() if g)) if dom_match else 1
-        if not 1 <= dom <= 31:
-            raise ScheduleRefused(f"A month has no day {dom}.")
+        # "on the 1st and 15th": every ordinal said is a day of the month.
+        doms = (
+            sorted({dom, *(int(n) for n in _ORDINAL_NUMBER.findall(text))}) if dom_match else [dom]
+        )
+        bad = [d for d in doms if not 1 <= d <= 31]
+        if bad:
+            raise ScheduleRefused(f"A month has no day {bad[0]}.")
+        dom = doms[-1]
         if not (dom_match or first_day):
             notes.append("No day of the month given: the 1st assumed.")
         if dom > 28:
@@ -359,11 +370,11 @@ def parse_schedule(text: str, *, zone_words: str) -> Schedule | None:
                 "Both a day of the month and days of the week were given; cron runs on either "
                 "(not both). The draft uses the day of the month only."
             )
-        ordinal = _ordinal(dom)
+        ordinal = " and ".join(_ordinal(d) for d in doms)
         every = "every quarter (January, April, July, October)" if quarterly else (
             "January" if yearly else "every month")  # fmt: skip
-        words = f"On the {'first day' if dom == 1 and not dom_match else ordinal} of {every}"
-        expr = f"{minute_field} {hours} {dom} {month} *"
+        words = f"On the {'first day' if doms == [1] and not dom_match else ordinal} of {every}"
+        expr = f"{minute_field} {hours} {','.join(str(d) for d in doms)} {month} *"
         return Schedule(check(expr), f"{words} {at} {zone_words}", notes, questions)
 
     if _FORTNIGHT.search(text):

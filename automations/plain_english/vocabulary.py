@@ -103,10 +103,13 @@ def distance(a: str, b: str, limit: int) -> int:
 @lru_cache(maxsize=4096)
 def correct(word: str) -> str:
     """The vocabulary word `word` most likely meant, or `word` itself. Short words allow one
-    edit, long ones two; a tie between two vocabulary words is no correction (a guess)."""
+    edit, words over 8 letters two; a tie between two vocabulary words is no correction (it
+    would be a guess)."""
     if len(word) < 4 or not word.isalpha() or word in VOCABULARY or word in KEEP:
         return word
-    limit = 1 if len(word) <= 6 else 2
+    # Two edits only for long words: at 8 letters real words are already two edits apart
+    # ("bringing" / "briefing", "booking" / "working").
+    limit = 1 if len(word) <= 8 else 2
     best: list[tuple[int, str]] = []
     for candidate in VOCABULARY:
         d = distance(word, candidate, limit)
