@@ -92,6 +92,8 @@ CRON = [
     ("first Monday of every month at 9 pipeline report", "0 9 * * 1#1", None, "pipeline-report"),
     ("second tuesday of each month at 11am pipeline", "0 11 * * 2#2", None, "pipeline-report"),
     ("quarterly pipeline report", "0 9 1 1,4,7,10 *", None, "pipeline-report"),
+    ("At the end of each day, send me a summary of my pipeline", "0 17 * * *", None,
+     "pipeline-report"),
     ("pipeline report on the 1st and 15th", "0 9 1,15 * *", None, "pipeline-report"),
     ("which sources are bringing candidates - weekly on mondays", "0 9 * * 1", None,
      "sourcing-recap"),
@@ -204,6 +206,10 @@ EVENTS = [
     ("let me know as soon as a new application comes in for the Designer role",
      "ats.application.created", {"application.job_name": {"contains": "Designer"}},
      "new-candidate-alert"),
+    ("New applicant alert on slack #eng-hiring for Engineering jobs", "ats.application.created",
+     {"application.job_name": {"contains": "Engineering"}}, "new-candidate-alert"),
+    ("send the candidate a formal email draft when they reach the final interview stage",
+     "ats.candidate.stage_changed", {"stage.to": "Final Interview"}, "candidate-email-draft"),
     ("when someone applies to the Sales roles, email me", "ats.application.created",
      {"application.job_name": {"contains": "Sales"}}, "new-candidate-alert"),
     ("when an interview is scheduled, send the panel a prep pack", "ats.interview.scheduled",
@@ -313,6 +319,8 @@ PARAMS = [
     ("every monday at 9 stale candidates (no activity for 2 weeks)", "stale-candidates",
      {"days": 14}),
     ("daily at 8 candidates stuck for a week", "stale-candidates", {"days": 7}),
+    ("Every day at 8:00 send me stale candidates older than 10 days", "stale-candidates",
+     {"days": 10}),
     ("every day at 9 stale candidates", "stale-candidates", {}),
     ("every friday sourcing recap for the last 30 days", "sourcing-recap", {"days": 30}),
     ("every monday sourcing recap of the past 14 days", "sourcing-recap", {"days": 14}),
@@ -440,6 +448,13 @@ def test_assumptions_are_said_in_notes():
     assert any("'evry' as 'every'" in n for n in draft("evry day at 9am pipeline").notes)
     assert any("suits" in n for n in draft("when an interview is scheduled, email me").notes)
     assert not draft("every monday at 9am pipeline report").notes
+
+
+@pytest.mark.parametrize("word", ["reach", "early", "match", "bringing", "booking", "sale"])
+def test_ordinary_words_are_not_corrected_into_the_vocabulary(word):
+    from automations.plain_english.vocabulary import correct
+
+    assert correct(word) == word
 
 
 def test_a_draft_uses_only_the_skills_it_is_given():

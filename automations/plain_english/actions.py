@@ -108,7 +108,8 @@ def find_skill(text: str, skills: Sequence[SkillInfo]) -> SkillInfo | None:
 # -- parameters ------------------------------------------------------------------------------
 
 _DAYS = re.compile(
-    r"\b(?:in|for|over|more than|longer than|at least|past|last|within|after|>) ?(?:the )?"
+    r"\b(?:in|for|over|more than|longer than|older than|at least|past|last|within|after|>)"
+    r" ?(?:the )?"
     r"(?:(?P<n>\d+) (?P<unit>days?|weeks?|months?)|(?P<one>a) (?P<unit1>day|week|month)"
     r"|(?P<fortnight>a fortnight))\b"
     r"|\b(?P<n2>\d+) (?P<unit2>days?|weeks?) (?:without|with no|idle|old|stale|inactive|or more)\b"

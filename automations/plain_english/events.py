@@ -104,6 +104,12 @@ _NOT_JOBS = frozenset(
 )  # fmt: skip
 
 
+_JOB_BREAKS = frozenset(
+    {"for", "on", "to", "in", "channeltoken", "urltoken", "emailtoken", "zonetoken", "slack",
+     "teams", "email", "me", "and", "with"}
+)  # fmt: skip
+
+
 @dataclass
 class EventTrigger:
     event: str
@@ -120,7 +126,10 @@ def job_filter(text: str) -> dict:
     match = _JOB.search(text)
     if not match:
         return {}
-    words = [w for w in match.group("job").split() if w not in _NOT_JOBS]
+    words = match.group("job").split()
+    # The job is what follows the last preposition or channel ("on slack #x for Sales jobs").
+    cut = max((i + 1 for i, w in enumerate(words) if w in _JOB_BREAKS), default=0)
+    words = [w for w in words[cut:] if w not in _NOT_JOBS]
     if not words or words[-1] in {"candidate", "candidates", "applicant", "applicants"}:
         return {}
     return {"application.job_name": {"contains": _title(" ".join(words))}}

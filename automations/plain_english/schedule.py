@@ -76,7 +76,13 @@ _HOUR_RANGE = re.compile(
     r"(\d{1,2}(?::\d\d)?(?: ?[ap]m)?)\b"
 )
 _TIMES_A_DAY = re.compile(r"\b(?:(twice)|(thrice)|(\d) times) (?:a|per|each) day\b|\btwice daily\b")
-_DAY_PARTS = {"morning": 9, "afternoon": 14, "evening": 18, "night": 20, "end of (?:the )?day": 17}
+_DAY_PARTS = {
+    "morning": 9,
+    "afternoon": 14,
+    "evening": 18,
+    "night": 20,
+    "end of (?:the |each |every )?(?:work |working |business )?day": 17,
+}
 
 
 class ScheduleRefused(ValueError):

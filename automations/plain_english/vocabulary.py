@@ -47,6 +47,8 @@ KEEP = _words(
     only over open opens opened some same such than very want give gets get good told tell
     near next news role roles jobs job hire hires list lists line lines ping post posts call
     text just make made sure both like love late later soon once what's lead leads
+    reach reaching black lack weak seek craft grief scale sale tale pull roll scam match batch
+    catch hook hooks phase starts stat ends ever least dairy early nearly apple each
     """
 )
 
@@ -146,6 +148,8 @@ def clean(text: str) -> Cleaned:
 
     def zone(match: re.Match) -> str:
         name = _zones_by_folded_name().get(match.group(0).casefold())
+        if name is not None and name.startswith(("posix/", "right/")):
+            name = None
         if name is None:
             return match.group(0)
         out.zone_names.append(name)
