@@ -92,6 +92,9 @@ CRON = [
     ("first Monday of every month at 9 pipeline report", "0 9 * * 1#1", None, "pipeline-report"),
     ("second tuesday of each month at 11am pipeline", "0 11 * * 2#2", None, "pipeline-report"),
     ("quarterly pipeline report", "0 9 1 1,4,7,10 *", None, "pipeline-report"),
+    ("every day except weekends at 9 pipeline report", "0 9 * * 1-5", None, "pipeline-report"),
+    ("every day except fridays at 8am pipeline", "0 8 * * 0-4,6", None, "pipeline-report"),
+    ("weekdays except monday at 9 pipeline", "0 9 * * 2-5", None, "pipeline-report"),
     ("At the end of each day, send me a summary of my pipeline", "0 17 * * *", None,
      "pipeline-report"),
     ("pipeline report on the 1st and 15th", "0 9 1,15 * *", None, "pipeline-report"),
@@ -246,6 +249,10 @@ RELATIVE = [
     ("45 minutes prior to each interview, brief me on slack", -45, "interview-briefing"),
     ("2 days before every interview, prep pack for the panel", -2880, "interview-prep"),
     ("10 minutes after each interview, follow up", 10, "interview-followup"),
+    ("when an interview is scheduled brief the interviewer 10 minutes before", -10,
+     "interview-briefing"),
+    ("3 days before each interview send a prep pack", -4320, "interview-prep"),
+    ("one week before each interview send a prep pack", -10080, "interview-prep"),
     ("an hour after each interview", 60, "interview-followup"),
 ]  # fmt: skip
 
@@ -324,6 +331,7 @@ PARAMS = [
     ("every day at 9 stale candidates", "stale-candidates", {}),
     ("every friday sourcing recap for the last 30 days", "sourcing-recap", {"days": 30}),
     ("every monday sourcing recap of the past 14 days", "sourcing-recap", {"days": 14}),
+    ("first of every month sourcing recap for the last month", "sourcing-recap", {"days": 30}),
     ("every day at 9 new applicants from the last 48 hours", "new-candidate-alert",
      {"lookback_hours": 48}),
     ("when an offer is created, draft a formal email to the candidate",
@@ -353,6 +361,8 @@ QUESTIONS = [
     ("every day at 9 or 10 pipeline report", "0 9 * * *", "which one"),
     ("every monday at 9am Narnia time pipeline report", "0 9 * * 1", "Narnia"),
     ("every day at 9:30 and 5pm pipeline report", "30 9 * * *", "second automation"),
+    ("twice a week pipeline report", "0 9 * * 1,4", "which days"),
+    ("every monday at 9 and friday at 5 pipeline report", "0 9 * * 1,5", "one automation each"),
 ]  # fmt: skip
 
 
@@ -389,6 +399,7 @@ REFUSED = [
     ("every monday post the pipeline to http://example.com/hook", "https"),
     ("every monday pipeline report to a webhook", "URL"),
     ("60 days before each interview, brief me", "at most 30 days"),
+    ("5 weeks before each interview send a prep pack", "at most 30 days"),
     ("check for new applicants every 30 seconds", "once a minute"),
     ("every 30 seconds send me new applicants", "once a minute"),
     ("check for new applicants every 60 days", "30 days"),

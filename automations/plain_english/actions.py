@@ -124,10 +124,14 @@ class ParamRefused(ValueError):
     pass
 
 
+_LAST_UNIT = re.compile(r"\b(?:last|past|previous) (day|week|fortnight|month)\b")
+
+
 def _day_count(text: str) -> int | None:
     match = _DAYS.search(text)
     if not match:
-        return None
+        unit = _LAST_UNIT.search(text)
+        return {"day": 1, "week": 7, "fortnight": 14, "month": 30}[unit.group(1)] if unit else None
     if match.group("fortnight"):
         return 14
     if match.group("one"):

@@ -175,6 +175,11 @@ _DAY_BEFORE = re.compile(
     r"\b(?:the )?(?P<which>day|night|evening|morning) (?P<dir>before|after) (?:each |every |an "
     r"|the |a |my |any )?interviews?\b"
 )
+_INTERVIEW_SAID = re.compile(r"\binterviews?\b")
+_RELATIVE_TAIL = re.compile(
+    r"\b(?P<n>\d+|an?|half an) (?P<unit>minutes?|mins?|hours?|hrs?|days?)"
+    r" (?P<dir>before|after|ahead|beforehand|earlier|prior|later|afterwards)(?= *(?:,|$|and\b))"
+)
 _UNIT_MINUTES = {"m": 1, "min": 1, "h": 60, "hr": 60, "hour": 60, "d": 1440, "day": 1440,
                  "week": 10080, "minute": 1}  # fmt: skip
 
@@ -225,10 +230,17 @@ def find_relative(text: str) -> RelativeTrigger | None:
         }
     else:
         match = _DAY_BEFORE.search(text)
-        if not match:
+        tail = _RELATIVE_TAIL.search(text) if _INTERVIEW_SAID.search(text) else None
+        if match:
+            minutes = 1440
+            before = match.group("dir") == "before"
+        elif tail:
+            # "when an interview is scheduled, brief me 10 minutes before": before it starts.
+            amount = {"a": 1, "an": 1, "half an": 0.5}.get(tail.group("n")) or int(tail.group("n"))
+            minutes = int(amount * _UNIT_MINUTES.get(tail.group("unit").rstrip("s"), 1))
+            before = tail.group("dir") in {"before", "ahead", "beforehand", "earlier", "prior"}
+        else:
             return None
-        minutes = 1440
-        before = match.group("dir") == "before"
     if minutes == 0:
         raise RelativeRefused("Say how long before or after each interview, e.g. 30 minutes.")
     if minutes > MAX_OFFSET_MINUTES:

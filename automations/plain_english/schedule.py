@@ -40,6 +40,7 @@ _FORTNIGHT = re.compile(
     r"\b(?:every other|every second|alternate|fortnightly|biweekly|bi - weekly|every 2 weeks"
     r"|twice a month|every fortnight)\b"
 )
+_TWICE_A_WEEK = re.compile(r"\b(?:twice|2 times) (?:a|per|each) week\b")
 _MONTHLY = re.compile(r"\b(?:monthly|every month|each month|once a month|once per month)\b")
 _QUARTERLY = re.compile(r"\b(?:quarterly|every quarter|each quarter|every 3 months)\b")
 _YEARLY = re.compile(r"\b(?:yearly|annually|every year|once a year|each year)\b")
@@ -117,6 +118,7 @@ def has_schedule(text: str) -> bool:
         or _FIRST_DAY.search(text)
         or _LAST_DAY.search(text)
         or _TIMES_A_DAY.search(text)
+        or _TWICE_A_WEEK.search(text)
         or find_times(text)
     )
 
@@ -132,8 +134,26 @@ def check(expression: str) -> str:
     return expression
 
 
+_EXCEPT = re.compile(
+    rf"\b(?:except|excluding|but not|other than|apart from|not on|besides)(?: on)? "
+    rf"((?:(?:{_DAY}|weekends?|weekdays?)(?: and | or | , |, | ))*(?:{_DAY}|weekends?|weekdays?))\b"
+)
+
+
 def _days(text: str) -> tuple[list[int], str]:
-    """Days of the week said (cron numbers, Sunday 0) and their words; [] for none."""
+    """Days of the week said (cron numbers, Sunday 0) and their words; [] for none.
+    "every day except Fridays": all days but the ones excepted."""
+    excepted = _EXCEPT.search(text)
+    if excepted:
+        left_out, _ = _days_said(excepted.group(1))
+        rest, _ = _days_said(text[: excepted.start()] + " " + text[excepted.end() :])
+        days = [d for d in (rest or range(7)) if d not in left_out]
+        days = sorted(days, key=lambda d: (d == 0, d))
+        return days, _days_words(days)
+    return _days_said(text)
+
+
+def _days_said(text: str) -> tuple[list[int], str]:
     days: list[int] = []
     spans: list[tuple[int, int]] = []
     for m in _DAY_RANGE.finditer(text):
@@ -305,6 +325,13 @@ def parse_schedule(text: str, *, zone_words: str) -> Schedule | None:
         else:
             times = [TimeOfDay(9, 0, 0, 0)]
             notes.append("No time given: 9:00 AM assumed.")
+    elif len(times) > 1 and _DAY_WORD.search(scrubbed[times[0].end : times[-1].start]):
+        questions.append(
+            "Different days at different times need one automation each (cron runs every "
+            f"time on every day given): the draft uses {time_words(times[0].hour, times[0].minute)}"
+            " on all of them."
+        )
+        times = times[:1]
     elif len(times) > 1 and _conflicting(scrubbed, times):
         questions.append(
             f"Two different times were given ({_times_words(times)}): which one? "
@@ -391,6 +418,10 @@ def parse_schedule(text: str, *, zone_words: str) -> Schedule | None:
             f"last run. The draft runs every week ({_days_words(days)}): is weekly all right?"
         )
         days_words = _days_words(days)
+    elif _TWICE_A_WEEK.search(text) and not days:
+        days, dow = [1, 4], "1,4"
+        days_words = "Every Monday and Thursday"
+        questions.append("Twice a week on which days? The draft uses Monday and Thursday.")
     elif _WEEKLY.search(text) and not days:
         days, dow = [1], "1"
         days_words = "Every Monday"
