@@ -502,6 +502,135 @@ SET_B = [
 ]
 
 
+# Written after SET_B's fixes, then run once as it stands.
+SET_C = [
+    (
+        "Send my pipeline report to Slack every Monday at 8:30am",
+        dict(trigger=cron("30 8 * * 1"), skill="pipeline-report", channel="slack"),
+    ),
+    (
+        "pipeline status every tuesday and thursday at 9:00",
+        dict(trigger=cron("0 9 * * 2,4"), skill="pipeline-report"),
+    ),
+    (
+        "each weekday at 6:15 pm pipeline summary please",
+        dict(trigger=cron("15 18 * * 1-5"), skill="pipeline-report"),
+    ),
+    (
+        "Every Sunday night at 9, a pipeline report for the week ahead",
+        dict(trigger=cron("0 21 * * 0"), skill="pipeline-report"),
+    ),
+    (
+        "On the 10th of every month at 11am sourcing recap",
+        dict(trigger=cron("0 11 10 * *"), skill="sourcing-recap"),
+    ),
+    (
+        "Every Monday at 7am PT sourcing recap for the past week",
+        dict(
+            trigger=cron("0 7 * * 1", "America/Los_Angeles"),
+            skill="sourcing-recap",
+            params={"days": 7},
+        ),
+    ),
+    (
+        "Every weekday 9am, anyone not contacted for 4 days",
+        dict(trigger=cron("0 9 * * 1-5"), skill="stale-candidates", params={"days": 4}),
+    ),
+    (
+        "flag stale candidates each Friday at 1pm on Teams",
+        dict(trigger=cron("0 13 * * 5"), skill="stale-candidates", channel="teams"),
+    ),
+    (
+        "When anyone applies to the Nurse jobs, alert #nursing",
+        dict(
+            trigger=event("application.created", {"application.job_name": {"contains": "Nurse"}}),
+            skill="new-candidate-alert",
+            channel="slack",
+            channel_config={"channel": "#nursing"},
+        ),
+    ),
+    (
+        "every time someone applies, put it in my inbox",
+        dict(trigger=event("application.created"), skill="new-candidate-alert", channel="in_app"),
+    ),
+    (
+        "If someone accepts an offer, email hr@acme.com",
+        dict(
+            trigger=event("offer.accepted"),
+            skill="offer-accepted-alert",
+            channel="email",
+            channel_config={"to": ["hr@acme.com"]},
+        ),
+    ),
+    (
+        "When a candidate moves to Reference Check, draft an email to the candidate",
+        dict(
+            trigger=event("candidate.stage_changed", {"stage.to": "Reference Check"}),
+            skill="candidate-email-draft",
+        ),
+    ),
+    (
+        "when a candidate advances to the Panel stage send interview prep",
+        dict(
+            trigger=event("candidate.stage_changed", {"stage.to": "Panel"}), skill="interview-prep"
+        ),
+    ),
+    (
+        "whenever an interview is scheduled, prep pack to the panel on slack",
+        dict(trigger=event("interview.scheduled"), skill="interview-prep", channel="slack"),
+    ),
+    ("45 mins before each interview, brief me", dict(trigger=rel(-45), skill="interview-briefing")),
+    (
+        "an hour and a half before each interview send a briefing",
+        dict(trigger=rel(-90), skill="interview-briefing"),
+    ),
+    (
+        "4 hours after every interview, chase missing feedback",
+        dict(trigger=rel(240), skill="interview-followup"),
+    ),
+    (
+        "the evening before each interview, prep pack",
+        dict(trigger=rel(-1440), skill="interview-prep"),
+    ),
+    (
+        "check for new applicants every 2 minutes",
+        dict(trigger=poll(2), skill="new-candidate-alert"),
+    ),
+    (
+        "scan for new applications every hour and post to teams",
+        dict(trigger=poll(60), skill="new-candidate-alert", channel="teams"),
+    ),
+    (
+        "every 20 minutes during working hours new applicants",
+        dict(trigger=cron("*/20 9-17 * * 1-5"), skill="new-candidate-alert"),
+    ),
+    (
+        "new applicants hourly on weekdays",
+        dict(trigger=cron("0 * * * 1-5"), skill="new-candidate-alert"),
+    ),
+    (
+        "last friday of each month at 5pm pipeline",
+        dict(trigger=cron("0 17 * * 5L"), skill="pipeline-report"),
+    ),
+    (
+        "every monday at 10am Melbourne time pipeline",
+        dict(trigger=cron("0 10 * * 1", "Australia/Melbourne"), skill="pipeline-report"),
+    ),
+    (
+        "daily at 9 singapore time new applicants",
+        dict(trigger=cron("0 9 * * *", "Asia/Singapore"), skill="new-candidate-alert"),
+    ),
+    ("evry fridy at 3 pm sourcng recap", dict(trigger=cron("0 15 * * 5"), skill="sourcing-recap")),
+    (
+        "Pipelne report every Mondey at 9am",
+        dict(trigger=cron("0 9 * * 1"), skill="pipeline-report"),
+    ),
+    ("Telegram me new applicants every day", None),
+    ("order lunch for the team", None),
+    ("every monday", None),
+]
+
+
 def fires(trigger: dict) -> list:
     start = datetime(2026, 3, 1, 0, 30, tzinfo=ZoneInfo(trigger["timezone"]))
     return list(islice(CronSim(trigger["cron"], start), 20))
@@ -538,7 +667,8 @@ def score(name: str, cases: list) -> None:
 def main() -> None:
     score("SET", SET)
     score("SET_B", SET_B)
-    score("both", SET + SET_B)
+    score("SET_C", SET_C)
+    score("all", SET + SET_B + SET_C)
 
 
 if __name__ == "__main__":
