@@ -150,7 +150,12 @@ SET = [
         "once an interview gets scheduled, send the panel an interview prep pack",
         dict(trigger=event("interview.scheduled"), skill="interview-prep"),
     ),
-    ("When an interview is canceled, tell me in my inbox", None),  # no skill fits: asked
+    # Expected None (asked) at first; since then an event with no skill said gets the alert
+    # about its candidate, said in the notes.
+    (
+        "When an interview is canceled, tell me in my inbox",
+        dict(trigger=event("interview.cancelled"), skill="new-candidate-alert", channel="in_app"),
+    ),
     (
         "Brief me 15 minutes before every interview",
         dict(trigger=rel(-15), skill="interview-briefing"),

@@ -249,6 +249,7 @@ RELATIVE = [
     ("45 minutes prior to each interview, brief me on slack", -45, "interview-briefing"),
     ("2 days before every interview, prep pack for the panel", -2880, "interview-prep"),
     ("10 minutes after each interview, follow up", 10, "interview-followup"),
+    ("interview prep 1 hour before each interview on Teams", -60, "interview-prep"),
     ("when an interview is scheduled brief the interviewer 10 minutes before", -10,
      "interview-briefing"),
     ("3 days before each interview send a prep pack", -4320, "interview-prep"),
@@ -374,6 +375,38 @@ def test_ambiguity_is_asked_with_a_suggestion(text, suggested, asked):
     assert fires(result.trigger["cron"], result.trigger["timezone"]) == fires(
         suggested, result.trigger["timezone"]
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "offset", "asked"),
+    [
+        ("send me a briefing before each interview", -30, "how long before"),
+        ("follow up after each interview", 60, "how long after"),
+    ],
+)
+def test_before_or_after_an_interview_without_how_long_is_asked(text, offset, asked):
+    result = draft(text)
+    assert result.trigger["offset_minutes"] == offset
+    assert any(asked in q.lower() for q in result.questions)
+
+
+@pytest.mark.parametrize(
+    ("text", "event"),
+    [
+        ("When a candidate moves to Offer, tell me on slack", "ats.candidate.stage_changed"),
+        ("when a candidate is hired, email me", "ats.candidate.hired"),
+        ("when an interview is cancelled, notify me in the app", "ats.interview.cancelled"),
+    ],
+)
+def test_an_event_with_no_skill_said_alerts_about_its_candidate_and_says_so(text, event):
+    result = draft(text)
+    assert (result.trigger["event"], result.skill) == (event, "new-candidate-alert")
+    assert any("suits this trigger" in n for n in result.notes)
+
+
+def test_an_event_keeps_the_trigger_when_the_text_also_says_before_the_interview():
+    result = draft("when a candidate moves to Onsite, send a prep pack before the interview")
+    assert result.trigger["type"] == "event" and result.skill == "interview-prep"
 
 
 def test_unknown_zone_keeps_the_default_zone_in_the_suggestion():

@@ -84,12 +84,15 @@ INTENTS: list[tuple[str, re.Pattern]] = [
 ]  # fmt: skip
 
 # Event -> the skill that suits it when none was said (told in the notes).
+# Any other event with no skill said: the alert about the event's candidate ("tell me when a
+# candidate is hired"), which new-candidate-alert is for ("...or the candidate of an ATS event").
 EVENT_DEFAULT_SKILL = {
     "ats.application.created": "new-candidate-alert",
     "ats.candidate.created": "new-candidate-alert",
     "ats.offer.accepted": "offer-accepted-alert",
     "ats.interview.scheduled": "interview-prep",
 }
+OTHER_EVENT_DEFAULT_SKILL = "new-candidate-alert"
 
 
 def find_skill(text: str, skills: Sequence[SkillInfo]) -> SkillInfo | None:

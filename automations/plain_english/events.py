@@ -180,6 +180,10 @@ _RELATIVE_TAIL = re.compile(
     r"\b(?P<n>\d+|an?|half an) (?P<unit>minutes?|mins?|hours?|hrs?|days?)"
     r" (?P<dir>before|after|ahead|beforehand|earlier|prior|later|afterwards)(?= *(?:,|$|and\b))"
 )
+_RELATIVE_BARE = re.compile(
+    r"\b(?P<dir>before|ahead of|prior to|in advance of|after|following) (?:each |every |an |the "
+    r"|my |all |any |a )?(?:scheduled |upcoming )?interviews?\b"
+)
 _UNIT_MINUTES = {"m": 1, "min": 1, "h": 60, "hr": 60, "hour": 60, "d": 1440, "day": 1440,
                  "week": 10080, "minute": 1}  # fmt: skip
 
@@ -192,6 +196,7 @@ class RelativeRefused(ValueError):
 class RelativeTrigger:
     offset_minutes: int
     words: str
+    question: str = ""  # when how long before or after was not said
 
 
 def _offset_words(minutes: int) -> str:
@@ -239,6 +244,19 @@ def find_relative(text: str) -> RelativeTrigger | None:
             amount = {"a": 1, "an": 1, "half an": 0.5}.get(tail.group("n")) or int(tail.group("n"))
             minutes = int(amount * _UNIT_MINUTES.get(tail.group("unit").rstrip("s"), 1))
             before = tail.group("dir") in {"before", "ahead", "beforehand", "earlier", "prior"}
+        elif bare := _RELATIVE_BARE.search(text):
+            # "brief me before each interview": how long before is asked, 30 minutes suggested
+            # (an hour after, for "after").
+            before = bare.group("dir") not in {"after", "following"}
+            minutes = 30 if before else 60
+            offset = -minutes if before else minutes
+            words = f"{_offset_words(minutes)} {'before' if before else 'after'} each interview"
+            return RelativeTrigger(
+                offset,
+                words[0].upper() + words[1:],
+                f"How long {'before' if before else 'after'} each interview? The draft uses "
+                f"{_offset_words(minutes)}.",
+            )
         else:
             return None
     if minutes == 0:
