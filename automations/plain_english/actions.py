@@ -84,12 +84,15 @@ INTENTS: list[tuple[str, re.Pattern]] = [
 ]  # fmt: skip
 
 # Event -> the skill that suits it when none was said (told in the notes).
+# Any other event with no skill said: the alert about the event's candidate ("tell me when a
+# candidate is hired"), which new-candidate-alert is for ("...or the candidate of an ATS event").
 EVENT_DEFAULT_SKILL = {
     "ats.application.created": "new-candidate-alert",
     "ats.candidate.created": "new-candidate-alert",
     "ats.offer.accepted": "offer-accepted-alert",
     "ats.interview.scheduled": "interview-prep",
 }
+OTHER_EVENT_DEFAULT_SKILL = "new-candidate-alert"
 
 
 def find_skill(text: str, skills: Sequence[SkillInfo]) -> SkillInfo | None:
@@ -108,7 +111,8 @@ def find_skill(text: str, skills: Sequence[SkillInfo]) -> SkillInfo | None:
 # -- parameters ------------------------------------------------------------------------------
 
 _DAYS = re.compile(
-    r"\b(?:in|for|over|more than|longer than|at least|past|last|within|after|>) ?(?:the )?"
+    r"\b(?:in|for|over|more than|longer than|older than|at least|past|last|within|after|>)"
+    r" ?(?:the )?"
     r"(?:(?P<n>\d+) (?P<unit>days?|weeks?|months?)|(?P<one>a) (?P<unit1>day|week|month)"
     r"|(?P<fortnight>a fortnight))\b"
     r"|\b(?P<n2>\d+) (?P<unit2>days?|weeks?) (?:without|with no|idle|old|stale|inactive|or more)\b"
@@ -123,10 +127,14 @@ class ParamRefused(ValueError):
     pass
 
 
+_LAST_UNIT = re.compile(r"\b(?:last|past|previous) (day|week|fortnight|month)\b")
+
+
 def _day_count(text: str) -> int | None:
     match = _DAYS.search(text)
     if not match:
-        return None
+        unit = _LAST_UNIT.search(text)
+        return {"day": 1, "week": 7, "fortnight": 14, "month": 30}[unit.group(1)] if unit else None
     if match.group("fortnight"):
         return 14
     if match.group("one"):

@@ -76,14 +76,14 @@ _EVENTS = [
         r"|created|added)\b"
         r"|\b(?:schedules?|scheduled|books?|booked|sets? up) (?:an |the |a |their )?interviews?\b"
         r"|\bnew interviews?\b")),
+    ("ats.candidate.created", re.compile(
+        r"\bcandidates? (?:is |are |gets? )?(?:added|created|imported)\b"
+        r"|\b(?:add|adds|create|creates) (?:a |new )?candidates?\b")),
     ("ats.application.created", re.compile(
         r"\b(?:someone|somebody|anyone|anybody|a candidate|candidates|people|person|they|he|she)"
         r" (?:applies|apply|applied|submits)\b|\bnew (?:job )?(?:applications?|applicants?)\b"
         r"|\bapplications? (?:comes?|arrives?|is submitted|is received|lands?)\b"
         r"|\bapplies\b|\bnew candidates? (?:applies|apply|for|on|to)\b|\bnew candidates?\b")),
-    ("ats.candidate.created", re.compile(
-        r"\bcandidates? (?:is |are |gets? )?(?:added|created|imported)\b"
-        r"|\b(?:add|adds|create|creates) (?:a |new )?candidates?\b")),
 ]  # fmt: skip
 
 # A word that makes an event the trigger ("when", "whenever", "as soon as"), even if the text
@@ -100,7 +100,13 @@ _JOB = re.compile(
 )
 _NOT_JOBS = frozenset(
     {"new", "open", "all", "any", "my", "our", "the", "every", "each", "other", "these", "those",
-     "its", "their", "current", "active", "some"}
+     "its", "their", "current", "active", "some", "for", "in", "on", "to", "at", "of", "a", "an"}
+)  # fmt: skip
+
+
+_JOB_BREAKS = frozenset(
+    {"for", "on", "to", "in", "channeltoken", "urltoken", "emailtoken", "zonetoken", "slack",
+     "teams", "email", "me", "and", "with"}
 )  # fmt: skip
 
 
@@ -120,7 +126,10 @@ def job_filter(text: str) -> dict:
     match = _JOB.search(text)
     if not match:
         return {}
-    words = [w for w in match.group("job").split() if w not in _NOT_JOBS]
+    words = match.group("job").split()
+    # The job is what follows the last preposition or channel ("on slack #x for Sales jobs").
+    cut = max((i + 1 for i, w in enumerate(words) if w in _JOB_BREAKS), default=0)
+    words = [w for w in words[cut:] if w not in _NOT_JOBS]
     if not words or words[-1] in {"candidate", "candidates", "applicant", "applicants"}:
         return {}
     return {"application.job_name": {"contains": _title(" ".join(words))}}
@@ -166,6 +175,15 @@ _DAY_BEFORE = re.compile(
     r"\b(?:the )?(?P<which>day|night|evening|morning) (?P<dir>before|after) (?:each |every |an "
     r"|the |a |my |any )?interviews?\b"
 )
+_INTERVIEW_SAID = re.compile(r"\binterviews?\b")
+_RELATIVE_TAIL = re.compile(
+    r"\b(?P<n>\d+|an?|half an) (?P<unit>minutes?|mins?|hours?|hrs?|days?)"
+    r" (?P<dir>before|after|ahead|beforehand|earlier|prior|later|afterwards)(?= *(?:,|$|and\b))"
+)
+_RELATIVE_BARE = re.compile(
+    r"\b(?P<dir>before|ahead of|prior to|in advance of|after|following) (?:each |every |an |the "
+    r"|my |all |any |a )?(?:scheduled |upcoming )?interviews?\b"
+)
 _UNIT_MINUTES = {"m": 1, "min": 1, "h": 60, "hr": 60, "hour": 60, "d": 1440, "day": 1440,
                  "week": 10080, "minute": 1}  # fmt: skip
 
@@ -178,6 +196,7 @@ class RelativeRefused(ValueError):
 class RelativeTrigger:
     offset_minutes: int
     words: str
+    question: str = ""  # when how long before or after was not said
 
 
 def _offset_words(minutes: int) -> str:
@@ -216,10 +235,30 @@ def find_relative(text: str) -> RelativeTrigger | None:
         }
     else:
         match = _DAY_BEFORE.search(text)
-        if not match:
+        tail = _RELATIVE_TAIL.search(text) if _INTERVIEW_SAID.search(text) else None
+        if match:
+            minutes = 1440
+            before = match.group("dir") == "before"
+        elif tail:
+            # "when an interview is scheduled, brief me 10 minutes before": before it starts.
+            amount = {"a": 1, "an": 1, "half an": 0.5}.get(tail.group("n")) or int(tail.group("n"))
+            minutes = int(amount * _UNIT_MINUTES.get(tail.group("unit").rstrip("s"), 1))
+            before = tail.group("dir") in {"before", "ahead", "beforehand", "earlier", "prior"}
+        elif bare := _RELATIVE_BARE.search(text):
+            # "brief me before each interview": how long before is asked, 30 minutes suggested
+            # (an hour after, for "after").
+            before = bare.group("dir") not in {"after", "following"}
+            minutes = 30 if before else 60
+            offset = -minutes if before else minutes
+            words = f"{_offset_words(minutes)} {'before' if before else 'after'} each interview"
+            return RelativeTrigger(
+                offset,
+                words[0].upper() + words[1:],
+                f"How long {'before' if before else 'after'} each interview? The draft uses "
+                f"{_offset_words(minutes)}.",
+            )
+        else:
             return None
-        minutes = 1440
-        before = match.group("dir") == "before"
     if minutes == 0:
         raise RelativeRefused("Say how long before or after each interview, e.g. 30 minutes.")
     if minutes > MAX_OFFSET_MINUTES:

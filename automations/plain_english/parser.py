@@ -151,6 +151,10 @@ def _trigger(
         relative = events.find_relative(t)
     except events.RelativeRefused as exc:
         raise _Refused(str(exc)) from None
+    if relative is not None and relative.question and events.find_event(t) is not None:
+        relative = None  # "when X happens, ... before the interview": the event is the trigger
+    if relative is not None and relative.question:
+        questions.append(relative.question)
     if relative is not None:
         default = "interview-briefing" if relative.offset_minutes < 0 else "interview-followup"
         trigger = {
@@ -169,7 +173,8 @@ def _trigger(
     scheduled = schedule.has_schedule(t)
     if event is not None and (not scheduled or _STRONG_EVENT_CUE.search(t)):
         trigger = {"type": "event", "event": event.event, "filter": event.filter}
-        return trigger, event.words, actions.EVENT_DEFAULT_SKILL.get(event.event)
+        default = actions.EVENT_DEFAULT_SKILL.get(event.event, actions.OTHER_EVENT_DEFAULT_SKILL)
+        return trigger, event.words, default
     if not scheduled:
         return None, "", None
     try:

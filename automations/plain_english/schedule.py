@@ -40,6 +40,7 @@ _FORTNIGHT = re.compile(
     r"\b(?:every other|every second|alternate|fortnightly|biweekly|bi - weekly|every 2 weeks"
     r"|twice a month|every fortnight)\b"
 )
+_TWICE_A_WEEK = re.compile(r"\b(?:twice|2 times) (?:a|per|each) week\b")
 _MONTHLY = re.compile(r"\b(?:monthly|every month|each month|once a month|once per month)\b")
 _QUARTERLY = re.compile(r"\b(?:quarterly|every quarter|each quarter|every 3 months)\b")
 _YEARLY = re.compile(r"\b(?:yearly|annually|every year|once a year|each year)\b")
@@ -49,7 +50,7 @@ _NTH_DAY = re.compile(
     r"(?: calendar)? month\b"
 )
 _FIRST_DAY = re.compile(
-    r"\b(?:first day|1 st day|1 st|start|beginning) of (?:the|each|every|a)(?: new)? month\b"
+    r"\b(?:first day|first|1 st day|1 st|start|beginning) of (?:the|each|every|a)(?: new)? month\b"
     r"|\bmonth start\b"
 )
 _LAST_DAY = re.compile(
@@ -64,6 +65,8 @@ _MINUTE_STEP = re.compile(
     r"\bevery (?:(\d+) )?(?:minutes?|mins?)\b|\b(?:every )?(half) (?:an )?hour(?:ly)?\b"
     r"|\bevery (quarter) (?:of an )?hour\b|\b(\d+) times an hour\b"
 )
+_ORDINAL_NUMBER = re.compile(r"\b(\d{1,2}) (?:st|nd|rd|th)\b")
+_BAD_CLOCK = re.compile(r"\b(\d{1,2})[:.](\d{2})\b")
 _HOUR_STEP = re.compile(r"\bevery (?:(\d+) )?(?:hours?|hrs?)\b|\b(hourly)\b")
 _SECONDS = re.compile(r"\bevery (?:(\d+) )?(?:seconds?|secs?)\b")
 _WORKING_HOURS = re.compile(
@@ -74,7 +77,13 @@ _HOUR_RANGE = re.compile(
     r"(\d{1,2}(?::\d\d)?(?: ?[ap]m)?)\b"
 )
 _TIMES_A_DAY = re.compile(r"\b(?:(twice)|(thrice)|(\d) times) (?:a|per|each) day\b|\btwice daily\b")
-_DAY_PARTS = {"morning": 9, "afternoon": 14, "evening": 18, "night": 20, "end of (?:the )?day": 17}
+_DAY_PARTS = {
+    "morning": 9,
+    "afternoon": 14,
+    "evening": 18,
+    "night": 20,
+    "end of (?:the |each |every )?(?:work |working |business )?day": 17,
+}
 
 
 class ScheduleRefused(ValueError):
@@ -109,6 +118,7 @@ def has_schedule(text: str) -> bool:
         or _FIRST_DAY.search(text)
         or _LAST_DAY.search(text)
         or _TIMES_A_DAY.search(text)
+        or _TWICE_A_WEEK.search(text)
         or find_times(text)
     )
 
@@ -124,8 +134,26 @@ def check(expression: str) -> str:
     return expression
 
 
+_EXCEPT = re.compile(
+    rf"\b(?:except|excluding|but not|other than|apart from|not on|besides)(?: on)? "
+    rf"((?:(?:{_DAY}|weekends?|weekdays?)(?: and | or | , |, | ))*(?:{_DAY}|weekends?|weekdays?))\b"
+)
+
+
 def _days(text: str) -> tuple[list[int], str]:
-    """Days of the week said (cron numbers, Sunday 0) and their words; [] for none."""
+    """Days of the week said (cron numbers, Sunday 0) and their words; [] for none.
+    "every day except Fridays": all days but the ones excepted."""
+    excepted = _EXCEPT.search(text)
+    if excepted:
+        left_out, _ = _days_said(excepted.group(1))
+        rest, _ = _days_said(text[: excepted.start()] + " " + text[excepted.end() :])
+        days = [d for d in (rest or range(7)) if d not in left_out]
+        days = sorted(days, key=lambda d: (d == 0, d))
+        return days, _days_words(days)
+    return _days_said(text)
+
+
+def _days_said(text: str) -> tuple[list[int], str]:
     days: list[int] = []
     spans: list[tuple[int, int]] = []
     for m in _DAY_RANGE.finditer(text):
@@ -206,6 +234,9 @@ def parse_schedule(text: str, *, zone_words: str) -> Schedule | None:
         raise ScheduleRefused(
             "A schedule runs at most once a minute: cron has no seconds. Try 'every minute'."
         )
+    for clock in _BAD_CLOCK.finditer(text):
+        if int(clock.group(1)) > 23 or int(clock.group(2)) > 59:
+            raise ScheduleRefused(f"There is no time {clock.group(0)}: use 00:00 to 23:59.")
     days, days_words = _days(text)
     hours_field = "*"
     hours_words = ""
@@ -294,6 +325,13 @@ def parse_schedule(text: str, *, zone_words: str) -> Schedule | None:
         else:
             times = [TimeOfDay(9, 0, 0, 0)]
             notes.append("No time given: 9:00 AM assumed.")
+    elif len(times) > 1 and _DAY_WORD.search(scrubbed[times[0].end : times[-1].start]):
+        questions.append(
+            "Different days at different times need one automation each (cron runs every "
+            f"time on every day given): the draft uses {time_words(times[0].hour, times[0].minute)}"
+            " on all of them."
+        )
+        times = times[:1]
     elif len(times) > 1 and _conflicting(scrubbed, times):
         questions.append(
             f"Two different times were given ({_times_words(times)}): which one? "
@@ -347,8 +385,14 @@ def parse_schedule(text: str, *, zone_words: str) -> Schedule | None:
     yearly = _YEARLY.search(text)
     if dom_match or first_day or quarterly or yearly or _MONTHLY.search(text):
         dom = int(next(g for g in dom_match.groups() if g)) if dom_match else 1
-        if not 1 <= dom <= 31:
-            raise ScheduleRefused(f"A month has no day {dom}.")
+        # "on the 1st and 15th": every ordinal said is a day of the month.
+        doms = (
+            sorted({dom, *(int(n) for n in _ORDINAL_NUMBER.findall(text))}) if dom_match else [dom]
+        )
+        bad = [d for d in doms if not 1 <= d <= 31]
+        if bad:
+            raise ScheduleRefused(f"A month has no day {bad[0]}.")
+        dom = doms[-1]
         if not (dom_match or first_day):
             notes.append("No day of the month given: the 1st assumed.")
         if dom > 28:
@@ -359,11 +403,11 @@ def parse_schedule(text: str, *, zone_words: str) -> Schedule | None:
                 "Both a day of the month and days of the week were given; cron runs on either "
                 "(not both). The draft uses the day of the month only."
             )
-        ordinal = _ordinal(dom)
+        ordinal = " and ".join(_ordinal(d) for d in doms)
         every = "every quarter (January, April, July, October)" if quarterly else (
             "January" if yearly else "every month")  # fmt: skip
-        words = f"On the {'first day' if dom == 1 and not dom_match else ordinal} of {every}"
-        expr = f"{minute_field} {hours} {dom} {month} *"
+        words = f"On the {'first day' if doms == [1] and not dom_match else ordinal} of {every}"
+        expr = f"{minute_field} {hours} {','.join(str(d) for d in doms)} {month} *"
         return Schedule(check(expr), f"{words} {at} {zone_words}", notes, questions)
 
     if _FORTNIGHT.search(text):
@@ -374,6 +418,10 @@ def parse_schedule(text: str, *, zone_words: str) -> Schedule | None:
             f"last run. The draft runs every week ({_days_words(days)}): is weekly all right?"
         )
         days_words = _days_words(days)
+    elif _TWICE_A_WEEK.search(text) and not days:
+        days, dow = [1, 4], "1,4"
+        days_words = "Every Monday and Thursday"
+        questions.append("Twice a week on which days? The draft uses Monday and Thursday.")
     elif _WEEKLY.search(text) and not days:
         days, dow = [1], "1"
         days_words = "Every Monday"

@@ -47,6 +47,8 @@ KEEP = _words(
     only over open opens opened some same such than very want give gets get good told tell
     near next news role roles jobs job hire hires list lists line lines ping post posts call
     text just make made sure both like love late later soon once what's lead leads
+    reach reaching black lack weak seek craft grief scale sale tale pull roll scam match batch
+    catch hook hooks phase starts stat ends ever least dairy early nearly apple each
     """
 )
 
@@ -103,10 +105,13 @@ def distance(a: str, b: str, limit: int) -> int:
 @lru_cache(maxsize=4096)
 def correct(word: str) -> str:
     """The vocabulary word `word` most likely meant, or `word` itself. Short words allow one
-    edit, long ones two; a tie between two vocabulary words is no correction (a guess)."""
+    edit, words over 8 letters two; a tie between two vocabulary words is no correction (it
+    would be a guess)."""
     if len(word) < 4 or not word.isalpha() or word in VOCABULARY or word in KEEP:
         return word
-    limit = 1 if len(word) <= 6 else 2
+    # Two edits only for long words: at 8 letters real words are already two edits apart
+    # ("bringing" / "briefing", "booking" / "working").
+    limit = 1 if len(word) <= 8 else 2
     best: list[tuple[int, str]] = []
     for candidate in VOCABULARY:
         d = distance(word, candidate, limit)
@@ -143,6 +148,8 @@ def clean(text: str) -> Cleaned:
 
     def zone(match: re.Match) -> str:
         name = _zones_by_folded_name().get(match.group(0).casefold())
+        if name is not None and name.startswith(("posix/", "right/")):
+            name = None
         if name is None:
             return match.group(0)
         out.zone_names.append(name)
