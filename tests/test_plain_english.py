@@ -5,6 +5,7 @@ not by the expression's text: "0 9 * * 1-5" and "0 9 * * MON-FRI" are the same s
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime
@@ -570,12 +571,12 @@ def test_command_exits_2_with_the_message_and_examples_when_not_understood():
 
 def test_command_exit_status_is_2_from_the_shell():
     out = subprocess.run(
-        [sys.executable, "manage.py", "parse_automation", "asdf", "--skip-checks"],
+        [sys.executable, "manage.py", "parse_automation", "asdf"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
-        env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"},
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"},
     )
     assert out.returncode == 2
     assert "Try, for example" in out.stderr
