@@ -38,3 +38,9 @@ if REDIS_URL and _xdist_worker.startswith("gw") and _xdist_worker[2:].isdigit():
     CACHES["default"]["LOCATION"] = urlunsplit(  # noqa: F405
         _redis._replace(path=f"/{10 + int(_xdist_worker[2:])}")
     )
+
+# No test may reach the real Messages API, whatever the environment holds: no key, and an
+# address on loopback where nothing listens (port 9, discard). The fake_llm fixture points
+# both at the fake server (tests/llm_fake.py) for the tests that need the model.
+ANTHROPIC_API_KEY = ""
+ANTHROPIC_BASE_URL = "http://127.0.0.1:9"
