@@ -230,3 +230,20 @@ def test_hostile_text_never_answers_500(world, client):
     assert response.status_code == 200
     bad = client.post("/automations/drafts/not-a-uuid/confirm/")
     assert bad.status_code == 404
+
+
+def test_a_new_webhook_channel_shows_its_signing_secret_once(world, client, settings):
+    settings.ALLOWED_OUTBOUND_HOSTS = ["127.0.0.1"]
+    owner = world.people["owner"]
+    card = _draft(world, text="Every day at 9am post a pipeline report to https://127.0.0.1/hook")
+    client.force_login(owner)
+    url = reverse("dashboard:automation-draft-confirm", args=[card.public_id])
+    response = client.post(url)
+    assert response.status_code == 200
+    channel = DeliveryChannel.objects.get(owner=owner, kind="webhook")
+    secret = channel.config["secret"]
+    assert f'<code id="signing-secret">{secret}</code>' in response.content.decode()
+    # Confirmed again, the same automation and no secret shown a second time.
+    again = client.post(url)
+    assert again.status_code == 302 and secret not in again.content.decode()
+    assert Automation.objects.get().delivery_channels.get() == channel
