@@ -38,6 +38,12 @@ NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
+def _no_model(settings):
+    # No key: Claude's fallback answers None without a request (fake_llm sets its own key).
+    settings.ANTHROPIC_API_KEY = ""
+
+
+@pytest.fixture(autouse=True)
 def _frozen():
     with time_machine.travel(NOW, tick=False):
         yield
@@ -305,3 +311,49 @@ def test_a_non_member_cannot_describe(org, outsider):
     with pytest.raises(PermissionDenied):
         automation_draft_create(org=org, user=outsider, text=WEEKLY, time_zone=LA)
     assert not AutomationDraft.objects.exists()
+
+
+# -- Claude's fallback --------------------------------------------------------------------------
+
+VAGUE = "do the usual thing for me, you know the one"  # the grammar cannot read it
+
+
+def _claude_answer(**fields):
+    base = {
+        "understood": True,
+        "trigger_type": "cron",
+        "cron": "0 9 1-7 * 1",
+        "timezone": "Europe/London",
+        "skill": "pipeline-report",
+        "params": {"new_days": 14},
+        "channel": "slack",
+        "channel_name": "#recruiting",
+    }
+    return {**base, **fields}
+
+
+def test_the_grammar_runs_first_and_costs_nothing(org, owner, fake_llm):
+    _card(org, owner)
+    assert fake_llm.requests == []
+
+
+def test_claudes_draft_of_what_the_grammar_could_not_read_gets_a_card(org, owner, fake_llm):
+    recruiting = _slack(org, owner, "recruiting")
+    _slack(org, owner, "alerts")
+    fake_llm.reply_tool_use("draft_automation", _claude_answer())
+    card = _card(org, owner, VAGUE)
+    assert len(fake_llm.requests) == 1
+    assert list(card.next_runs) == cron.fires("0 9 1-7 * 1", "Europe/London", NOW, 3)
+    assert card.output_words == "Slack: “recruiting”" and card.can_confirm
+    made = automation_draft_confirm(org=org, user=owner, draft_id=card.public_id)
+    assert made.params == {"new_days": 14} and list(made.delivery_channels.all()) == [recruiting]
+
+
+def test_claudes_draft_meets_the_same_plan_rule(org, owner, fake_llm):
+    Organization.objects.filter(pk=org.pk).update(plan=Organization.Plan.FREE)
+    org.refresh_from_db()
+    fake_llm.reply_tool_use(
+        "draft_automation", _claude_answer(cron="*/5 * * * *", channel="in_app", channel_name="")
+    )
+    card = _card(org, owner, VAGUE)
+    assert not card.plan_ok and "at most once a day" in card.plan_message

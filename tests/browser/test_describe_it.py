@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -18,6 +19,12 @@ from tests.factories import OrganizationFactory, member, skill
 LA = "America/Los_Angeles"
 WEEKLY = "Every Monday at 9am, send me a summary of my pipeline"
 FORMAT = "%a %-d %b %Y, %H:%M %Z"  # the dashboard's (automations/templatetags/dashboard.py)
+
+
+@pytest.fixture(autouse=True)
+def _no_model(settings):
+    # No key: nonsense is "not understood" by the grammar alone, never sent to a model.
+    settings.ANTHROPIC_API_KEY = ""
 
 
 def _describe(page, text: str) -> None:

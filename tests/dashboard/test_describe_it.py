@@ -22,6 +22,12 @@ DESCRIBE = "/automations/describe/"
 WEEKLY = "Every Monday at 9am, send me a summary of my pipeline"
 
 
+@pytest.fixture(autouse=True)
+def _no_model(settings):
+    # No key: nonsense is "not understood" by the grammar alone, never sent to a model.
+    settings.ANTHROPIC_API_KEY = ""
+
+
 def _draft(world, user="owner", text=WEEKLY):
     person = world.people[user]
     return automation_draft_create(org=world.org, user=person, text=text, time_zone="UTC")
