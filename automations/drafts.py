@@ -81,10 +81,11 @@ class DraftCard:
     approval_reason: str
     channel_problem: str
     expires_at: datetime
+    expired: bool = False
 
     @property
     def can_confirm(self) -> bool:
-        return self.plan_ok and not self.channel_problem
+        return self.plan_ok and not self.channel_problem and not self.expired
 
     def to_json(self) -> dict[str, Any]:
         """For surfaces that speak JSON (MCP, the API): times as ISO 8601."""
@@ -362,6 +363,7 @@ def _card(row: AutomationDraft, checked: _Checked, *, now: datetime) -> DraftCar
         approval_reason=checked.approval or "",
         channel_problem=checked.output.problem,
         expires_at=row.expires_at,
+        expired=row.expires_at <= now,
     )
 
 

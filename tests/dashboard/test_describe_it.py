@@ -4,8 +4,12 @@ filled in, and hostile text."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 
 from automations.drafts import automation_draft_create
@@ -253,3 +257,14 @@ def test_a_new_webhook_channel_shows_its_signing_secret_once(world, client, sett
     again = client.post(url)
     assert again.status_code == 302 and secret not in again.content.decode()
     assert Automation.objects.get().delivery_channels.get() == channel
+
+
+def test_an_expired_draft_says_so_and_offers_only_edit(world, client):
+    client.force_login(world.people["owner"])
+    with time_machine.travel(timezone.now() + timedelta(minutes=61), tick=False):
+        response = client.post(_confirm_url(world), **HTMX)
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "This draft expired; describe it again." in body
+    assert ">Confirm</button>" not in body and "?draft=" in body
+    assert not Automation.objects.exists()
