@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from automations.dispatch import runs_dispatch_due, runs_resend_stale
 from automations.engine import run_fail_attempt
-from automations.models import Automation, AutomationRun, IdempotencyRecord
+from automations.models import Automation, AutomationDraft, AutomationRun, IdempotencyRecord
 from config.batching import in_batches
 
 logger = logging.getLogger(__name__)
@@ -133,6 +133,14 @@ def idempotency_purge_expired(*, now: datetime | None = None) -> int:
     return deleted
 
 
+def drafts_purge_expired(*, now: datetime | None = None) -> int:
+    """Plain-English drafts past their expiry, confirmed or not: what a person typed is
+    theirs, and a confirmed draft's automation keeps everything it needs."""
+    now = now or timezone.now()
+    deleted, _ = AutomationDraft.objects.filter(expires_at__lt=now).delete()
+    return deleted
+
+
 def purge_expired_data(*, now: datetime | None = None) -> int:
     """The one retention purge (the `automations.purge_expired_data` task): every app's copies
     of personal data past RETENTION_HOURS. Returns rows changed."""
@@ -146,4 +154,5 @@ def purge_expired_data(*, now: datetime | None = None) -> int:
         + delivery_purge_expired(now=now)
         + webhooks_purge_expired(now=now)
         + idempotency_purge_expired(now=now)
+        + drafts_purge_expired(now=now)
     )

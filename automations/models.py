@@ -396,3 +396,37 @@ class LlmMonthlySpend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id} {self.period}: ${self.cost_usd}"
+
+
+# What a person typed is capped: the parser reads at most this much as one automation.
+DRAFT_TEXT_MAX_LENGTH = 2000
+
+
+class AutomationDraft(models.Model):
+    """An automation described in plain English and understood, waiting for its author's
+    Confirm (automations/drafts.py). Personal: only its own user may see or confirm it, and it
+    is deleted once expired (the retention purge), confirmed or not."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="automation_drafts"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="automation_drafts"
+    )
+    text = models.CharField(max_length=DRAFT_TEXT_MAX_LENGTH, help_text="What they typed.")
+    draft = models.JSONField(help_text="automations.plain_english.Draft.to_json()")
+    # The zone the text was read in (the user's): a trigger other than cron takes it.
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_automation = models.ForeignKey(
+        Automation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="automation_draft_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"draft {self.public_id}"

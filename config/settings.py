@@ -330,6 +330,9 @@ SCHEDULER_BATCH_SIZE = env_int("SCHEDULER_BATCH_SIZE", 500)
 SCHEDULER_MAX_SLEEP_SECONDS = env_int("SCHEDULER_MAX_SLEEP_SECONDS", 1)
 # Summaries and raw inbound bodies are purged after this many hours.
 RETENTION_HOURS = env_int("RETENTION_HOURS", 24)
+# A plain-English draft (automations/drafts.py) can be confirmed for this long; the retention
+# purge deletes it after.
+AUTOMATION_DRAFT_TTL_MINUTES = env_int("AUTOMATION_DRAFT_TTL_MINUTES", 60)
 
 CELERY_BEAT_SCHEDULE = {
     "runs-sweep-pending": {

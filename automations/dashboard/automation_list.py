@@ -69,6 +69,15 @@ def _listing(request: HttpRequest, data: QueryDict) -> dict:
     }
 
 
+def list_page(request: HttpRequest, *, status: int = 200, **extra) -> HttpResponse:
+    """The whole list page, unfiltered, with `extra` in its context (the "Describe it" box's
+    card or help, when it is posted without JavaScript)."""
+    context = _listing(request, QueryDict())
+    context["usage_tile"] = usage_tile(request)
+    context.update(extra)
+    return render(request, PAGE, context, status=status)
+
+
 def _row(automation: Automation) -> Automation:
     # The trigger's words are computed here, once per row, not in the template.
     automation.trigger_text = trigger_words(automation)

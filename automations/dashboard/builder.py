@@ -32,6 +32,7 @@ from automations.dashboard.builder_forms import (
 )
 from automations.dashboard.builder_preview import preview_for
 from automations.describe import trigger_words
+from automations.drafts import automation_draft_builder_initial, automation_draft_get_for_user
 from automations.models import Automation
 from automations.selectors import automation_get_for_user, run_get_for_user
 from automations.services import (
@@ -194,6 +195,20 @@ def _template_fields(key: object) -> dict[str, Any] | None:
     return template
 
 
+def _draft_fields(request: HttpRequest, draft_id: object) -> dict[str, Any] | None:
+    """A plain-English draft's builder field values ("Edit" on its card), for its own user
+    only; any other id (malformed, expired and purged, someone else's) opens a blank builder."""
+    if not draft_id:
+        return None
+    try:
+        draft = automation_draft_get_for_user(
+            org=request.workplace.org, user=request.user, draft_id=draft_id
+        )
+    except Http404:
+        return None
+    return automation_draft_builder_initial(draft)
+
+
 def _spec_raw(form: BuilderForm, automation: Automation | None) -> dict[str, Any] | None:
     """The raw mapping for the validation path, or None after placing a preset's error."""
     skill = _skill(form.text("skill"), automation)
@@ -244,7 +259,7 @@ def automation_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _save(request, None)
     template = _template_fields(request.GET.get("template"))
-    fields = template["fields"] if template else None
+    fields = template["fields"] if template else _draft_fields(request, request.GET.get("draft"))
     initial = initial_for_new(org_time_zone=request.workplace.org.time_zone, fields=fields)
     initial.setdefault("owner", str(request.user.pk))
     initial.setdefault("audience", Automation.Audience.OWNER)

@@ -6,6 +6,7 @@ from automations.dashboard import (
     builder,
     channels,
     connections,
+    describe_it,
     inbox,
     llm_settings,
     run_history,
@@ -19,6 +20,7 @@ app_name = "dashboard"
 urlpatterns = [
     *shell.urls,
     *automation_list.urls,
+    *describe_it.urls,
     *builder.urls,
     *run_history.urls,
     *why.urls,

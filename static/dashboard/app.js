@@ -35,6 +35,18 @@
     });
   });
 
+  // <button data-fill="#id" value="...">: put an example in the box #id to start from (without
+  // the script, the button submits the example as it is).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-fill]");
+    if (!button) return;
+    var box = document.querySelector(button.getAttribute("data-fill"));
+    if (!box) return;
+    event.preventDefault();
+    box.value = button.value;
+    box.focus();
+  });
+
   // <form data-confirm="Delete 3 automations?">: ask before a destructive submit.
   document.addEventListener("submit", function (event) {
     var message = event.target.getAttribute && event.target.getAttribute("data-confirm");

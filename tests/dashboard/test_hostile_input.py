@@ -89,6 +89,9 @@ KEYS = [
     "since",
     "until",
     "expires",
+    # the "Describe it" box, and the builder opened from its draft
+    "text",
+    "draft",
 ]
 HOSTILE = {
     "nul": "a\x00b",
