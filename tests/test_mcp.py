@@ -111,6 +111,30 @@ def test_initialize_and_list_tools(url, org, owner):
         assert tool.input_schema["type"] == "object" and tool.description
 
 
+def test_the_sdks_default_client_falls_back_to_the_handshake(url, org, owner):
+    """mcp.Client in its default "auto" mode first probes server/discover (the 2026 era);
+    the server names the versions it speaks and the client goes on with initialize."""
+    from mcp import Client
+
+    async def listed():
+        headers = {"Authorization": f"Bearer {token_for_owner}"}
+        async with (
+            create_mcp_http_client(headers=headers) as http,
+            Client(streamable_http_client(url, http_client=http)) as client,
+        ):
+            return client.protocol_version, await client.list_tools()
+
+    token_for_owner = token_for(owner)
+    version, tools = asyncio.run(listed())
+    assert version == LATEST_HANDSHAKE_VERSION
+    assert {tool.name for tool in tools.tools} == TOOL_NAMES
+
+
+def test_a_user_in_no_org_is_told_so(url, outsider):
+    _, _, [answer] = run(url, token_for(outsider), ("list_automations", {}))
+    assert answer.is_error and "not a member of any organization" in text(answer)
+
+
 def test_draft_then_confirm_creates_the_automation(url, org, owner):
     token = token_for(owner)
     _, _, [drafted] = run(url, token, ("draft_automation", {"text": WEEKLY}))
@@ -138,7 +162,7 @@ def test_another_users_token_cannot_confirm_the_draft(url, org, owner, member, o
     draft_id = str(AutomationDraft.objects.get(user=owner).public_id)
     for other in (member, org_admin):  # drafts are personal, an admin's token included
         _, _, [refused] = run(url, token_for(other), ("confirm_automation", {"draft_id": draft_id}))
-        assert refused.is_error and "not found" in text(refused).lower()
+        assert refused.is_error and "no such draft" in text(refused).lower()
     assert not Automation.objects.exists()
 
 
