@@ -3,12 +3,13 @@ real HTTP against the live server on 127.0.0.1, as Claude Desktop or Claude Code
 handshake, the tool list, each tool, who may touch what, and refusals that stay refusals
 (isError results, 401s), never a 500.
 
-The client runs in `asyncio.run` between ORM calls: the database is set up before and checked
-after, never from inside the event loop."""
+The client runs in `asyncio.run` (on a thread of its own) between ORM calls: the database is
+set up before and checked after, never from inside the event loop."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import urllib.error
 import urllib.request
@@ -72,8 +73,16 @@ async def _session_calls(url: str, token: str | None, calls: list[tuple[str, dic
         return init, tools, results
 
 
+def in_own_loop(coro):
+    """Run `coro` with asyncio.run on a thread of its own: a Playwright test earlier in the
+    same xdist worker leaves an event loop running on the main thread, where asyncio.run
+    refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def run(url: str, token: str | None, *calls: tuple[str, dict]):
-    return asyncio.run(_session_calls(url, token, list(calls)))
+    return in_own_loop(_session_calls(url, token, list(calls)))
 
 
 def text(result: types.CallToolResult) -> str:
@@ -125,7 +134,7 @@ def test_the_sdks_default_client_falls_back_to_the_handshake(url, org, owner):
             return client.protocol_version, await client.list_tools()
 
     token_for_owner = token_for(owner)
-    version, tools = asyncio.run(listed())
+    version, tools = in_own_loop(listed())
     assert version == LATEST_HANDSHAKE_VERSION
     assert {tool.name for tool in tools.tools} == TOOL_NAMES
 
