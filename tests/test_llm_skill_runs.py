@@ -63,12 +63,13 @@ def paths(node, prefix: str = "") -> set[str]:
     return {prefix}
 
 
-def script_loop(fake, slug: str, candidate_id: str) -> None:
+def script_loop(fake, slug: str, event: dict) -> None:
     """One read tool round (when the skill has tools), then the answer."""
     tools = LLM_SKILLS[slug].tools
+    candidate_id = event["candidate"]["id"]
     if tools:
         args = {
-            "get_job": lambda: {"job_id": "1"},
+            "get_job": lambda: {"job_id": event["application"]["job_id"]},
             "list_interviews": lambda: {"candidate_id": candidate_id},
             "list_notes": lambda: {"candidate_id": candidate_id},
         }
@@ -81,7 +82,7 @@ def script_loop(fake, slug: str, candidate_id: str) -> None:
 @pytest.mark.parametrize("slug", SLUGS)
 def test_each_skill_runs_the_tool_loop_and_sends_only_its_fields(sandbox_org, fake_llm, slug):
     event = interview_event(sandbox_org)
-    script_loop(fake_llm, slug, event["candidate"]["id"])
+    script_loop(fake_llm, slug, event)
     run = run_skill(sandbox_org, slug, event)
     assert run.status == "completed", run.error_message
     assert run.fallback_reason == "" and run.llm_model
