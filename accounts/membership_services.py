@@ -27,6 +27,7 @@ from django.db.models import Q
 from accounts.audit import AuditAction, audit_changes, audit_created, audit_record
 from accounts.models import Membership, Organization
 from accounts.selectors import admin_organizations_for_user, org_admin_require
+from config.rows import lock_for_update
 
 
 def invitable_user_find(
@@ -84,7 +85,7 @@ def _audit(membership: Membership, by: AbstractBaseUser, action: str, **kwargs) 
 def membership_set_role(*, membership: Membership, role: str, by: AbstractBaseUser) -> Membership:
     org_admin_require(user=by, org=membership.organization)
     _check_role(role)
-    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    membership = lock_for_update(membership)
     if membership.role == role:
         return membership
     if membership.is_admin:
@@ -104,7 +105,7 @@ def membership_set_role(*, membership: Membership, role: str, by: AbstractBaseUs
 @transaction.atomic
 def membership_remove(*, membership: Membership, by: AbstractBaseUser) -> None:
     org_admin_require(user=by, org=membership.organization)
-    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    membership = lock_for_update(membership)
     if membership.is_admin:
         _keep_one_admin(membership)
     _audit(membership, by, AuditAction.MEMBERSHIP_REMOVE)

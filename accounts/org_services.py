@@ -27,6 +27,7 @@ from django.db import transaction
 from accounts.audit import AuditAction, audit_changes, audit_record
 from accounts.models import Organization, validate_time_zone
 from accounts.selectors import org_admin_require
+from config.rows import lock_for_update
 
 LLM_EDITABLE = ("llm_enabled", "llm_monthly_budget_usd", "llm_when_unavailable", "llm_models")
 ADMIN_EDITABLE = ("name", "time_zone", "approval_policy", *LLM_EDITABLE)
@@ -185,7 +186,7 @@ def organization_update(*, org: Organization, by: AbstractBaseUser, **changes: A
     """Change any of EDITABLE; PermissionDenied unless `by` administers `org` (the plan and
     slug: unless `by` is a superuser); ValidationError keyed by field."""
     org_admin_require(user=by, org=org)
-    org = Organization.objects.select_for_update().get(pk=org.pk)
+    org = lock_for_update(org)
     cleaned = organization_changes_clean(org=org, changes=changes)
     operator = by.is_superuser and by.is_active
     if not operator:

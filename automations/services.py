@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,6 +34,7 @@ from automations.validation import (
     automation_spec_clean,
     check_plan_frequency,
 )
+from config.rows import lock_for_update
 from delivery.channel_services import channel_from_spec
 from delivery.notify import notify_automation_reviewed
 from skills.models import Skill
@@ -54,6 +56,9 @@ def automation_check_can_manage(
     # First: a non-member is told so, whatever the automation.
     membership = membership_acting(user=by, org=automation.organization)
     if not automations_for_user(user=by, write=True).filter(pk=automation.pk).exists():
+        if not Automation.objects.filter(pk=automation.pk).exists():
+            # Deleted by another request since the caller fetched it.
+            raise Http404("That automation no longer exists.")
         raise PermissionDenied("Only the automation's owner or an org admin can change it.")
     return membership
 
@@ -181,7 +186,7 @@ def automation_update(
     *, automation: Automation, by: AbstractBaseUser | None, **changes: Any
 ) -> Automation:
     membership = automation_check_can_manage(automation=automation, by=by)
-    automation = Automation.objects.select_for_update().get(pk=automation.pk)
+    automation = lock_for_update(automation)
     who_raw = {field: changes.pop(field) for field in AUDIENCE_FIELDS if field in changes}
     who = None
     if who_raw:
@@ -308,7 +313,7 @@ def automation_pause(
     *, automation: Automation, by: AbstractBaseUser | None, reason: str = ""
 ) -> Automation:
     automation_check_can_manage(automation=automation, by=by)
-    automation = Automation.objects.select_for_update().get(pk=automation.pk)
+    automation = lock_for_update(automation)
     if automation.status == Automation.Status.PENDING_APPROVAL:
         # Paused, it could then be resumed by its owner: approval would be skipped.
         raise ValidationError(
@@ -337,7 +342,7 @@ def automation_pause(
 @transaction.atomic
 def automation_resume(*, automation: Automation, by: AbstractBaseUser | None) -> Automation:
     automation_check_can_manage(automation=automation, by=by)
-    automation = Automation.objects.select_for_update().get(pk=automation.pk)
+    automation = lock_for_update(automation)
     if automation.status == Automation.Status.PENDING_APPROVAL:
         raise ValidationError("This automation is waiting for an admin's approval.")
     if automation.status == Automation.Status.REJECTED:
@@ -367,7 +372,7 @@ def _pending_for_review(*, automation: Automation, by: AbstractBaseUser, verb: s
     membership = membership_acting(user=by, org=automation.organization)
     if not membership.is_admin:
         raise PermissionDenied(f"Only an org admin can {verb} automations.")
-    automation = Automation.objects.select_for_update().get(pk=automation.pk)
+    automation = lock_for_update(automation)
     if automation.status != Automation.Status.PENDING_APPROVAL:
         raise ValidationError(
             f"“{automation.name}” is not waiting for approval (it is "

@@ -39,6 +39,7 @@ from accounts.audit import AuditAction, audit_changes, audit_created, audit_reco
 from accounts.models import Organization
 from accounts.selectors import org_admin_require
 from config import outbound
+from config.rows import lock_for_update
 from webhooks import intake
 from webhooks.ats_clients import api_client_new, api_clients_forget
 from webhooks.models import AtsConnection
@@ -262,7 +263,7 @@ def connection_update(
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ValidationError({name: "This cannot be changed here." for name in sorted(unknown)})
-    connection = AtsConnection.objects.select_for_update().get(pk=connection.pk)
+    connection = lock_for_update(connection)
     before = _audit_snapshot(connection)
     cleaners = {
         "name": lambda v: _clean_name(connection.organization, v, exclude_pk=connection.pk),
@@ -295,7 +296,7 @@ def connection_set_secrets(
     api_key: remove it, refused while the connection polls). Nothing is returned that holds
     them, and no error repeats them."""
     org_admin_require(user=by, org=connection.organization)
-    connection = AtsConnection.objects.select_for_update().get(pk=connection.pk)
+    connection = lock_for_update(connection)
     stored = dict(connection.secrets or {})
     if webhook_secret is not None:
         stored["webhook_secret"] = _clean_secret(
@@ -335,7 +336,7 @@ def connection_rotate_webhook_secret(*, connection: AtsConnection, by: AbstractB
                 )
             }
         )
-    connection = AtsConnection.objects.select_for_update().get(pk=connection.pk)
+    connection = lock_for_update(connection)
     secret = new_webhook_secret()
     _secrets_store(connection, {**(connection.secrets or {}), "webhook_secret": secret})
     _audit(

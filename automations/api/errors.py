@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
@@ -113,6 +113,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = ApiError(status.HTTP_400_BAD_REQUEST, "invalid", message, fields)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, ObjectDoesNotExist):
+        # A row read moments ago and deleted by another request before this one wrote
+        # (services lock with config.rows, which says so; this catches any other read).
+        exc = exceptions.NotFound("That no longer exists.")
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
 
