@@ -313,3 +313,19 @@ def _handler_for(fake: FakeMessagesApi) -> type[BaseHTTPRequestHandler]:
 
 def _err(type: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": type, "message": message}}
+
+
+def draft_answer(**fields) -> dict:
+    """Claude's `draft_automation` tool input for a phrasing the grammar cannot read ("the
+    first monday ... slack #recruiting"), with `fields` changed."""
+    base = {
+        "understood": True,
+        "trigger_type": "cron",
+        "cron": "0 9 1-7 * 1",
+        "timezone": "Europe/London",
+        "skill": "pipeline-report",
+        "params": {"new_days": 14},
+        "channel": "slack",
+        "channel_name": "#recruiting",
+    }
+    return {**base, **fields}

@@ -28,6 +28,7 @@ from automations.scheduling import cron
 from delivery.models import DeliveryChannel
 from skills.models import Skill
 from tests.factories import automation
+from tests.llm_fake import draft_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -318,20 +319,6 @@ def test_a_non_member_cannot_describe(org, outsider):
 VAGUE = "do the usual thing for me, you know the one"  # the grammar cannot read it
 
 
-def _claude_answer(**fields):
-    base = {
-        "understood": True,
-        "trigger_type": "cron",
-        "cron": "0 9 1-7 * 1",
-        "timezone": "Europe/London",
-        "skill": "pipeline-report",
-        "params": {"new_days": 14},
-        "channel": "slack",
-        "channel_name": "#recruiting",
-    }
-    return {**base, **fields}
-
-
 def test_the_grammar_runs_first_and_costs_nothing(org, owner, fake_llm):
     _card(org, owner)
     assert fake_llm.requests == []
@@ -340,7 +327,7 @@ def test_the_grammar_runs_first_and_costs_nothing(org, owner, fake_llm):
 def test_claudes_draft_of_what_the_grammar_could_not_read_gets_a_card(org, owner, fake_llm):
     recruiting = _slack(org, owner, "recruiting")
     _slack(org, owner, "alerts")
-    fake_llm.reply_tool_use("draft_automation", _claude_answer())
+    fake_llm.reply_tool_use("draft_automation", draft_answer())
     card = _card(org, owner, VAGUE)
     assert len(fake_llm.requests) == 1
     assert list(card.next_runs) == cron.fires("0 9 1-7 * 1", "Europe/London", NOW, 3)
@@ -353,7 +340,7 @@ def test_claudes_draft_meets_the_same_plan_rule(org, owner, fake_llm):
     Organization.objects.filter(pk=org.pk).update(plan=Organization.Plan.FREE)
     org.refresh_from_db()
     fake_llm.reply_tool_use(
-        "draft_automation", _claude_answer(cron="*/5 * * * *", channel="in_app", channel_name="")
+        "draft_automation", draft_answer(cron="*/5 * * * *", channel="in_app", channel_name="")
     )
     card = _card(org, owner, VAGUE)
     assert not card.plan_ok and "at most once a day" in card.plan_message

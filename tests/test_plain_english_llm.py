@@ -12,29 +12,16 @@ from automations.models import LlmMonthlySpend
 from automations.plain_english_llm import claude_draft
 from automations.scheduling import cron
 from tests.factories import OrganizationFactory
+from tests.llm_fake import draft_answer
 
 pytestmark = pytest.mark.django_db
 
 TEXT = "ping me fortnightly-ish on the first monday, the pipeline thing, slack #recruiting"
 
 
-def answer(**fields):
-    base = {
-        "understood": True,
-        "trigger_type": "cron",
-        "cron": "0 9 1-7 * 1",
-        "timezone": "Europe/London",
-        "skill": "pipeline-report",
-        "params": {"new_days": 14},
-        "channel": "slack",
-        "channel_name": "#recruiting",
-    }
-    return {**base, **fields}
-
-
 def test_claude_drafts_what_the_grammar_could_not(fake_llm):
     org = OrganizationFactory()
-    fake_llm.reply_tool_use("draft_automation", answer())
+    fake_llm.reply_tool_use("draft_automation", draft_answer())
     draft = claude_draft(org=org, text=TEXT, time_zone="America/New_York")
     assert draft is not None
     assert draft.trigger == {"type": "cron", "cron": "0 9 1-7 * 1", "timezone": "Europe/London"}
@@ -74,7 +61,7 @@ def test_claude_drafts_what_the_grammar_could_not(fake_llm):
     ],
 )
 def test_an_answer_that_does_not_hold_is_not_understood(fake_llm, bad):
-    fake_llm.reply_tool_use("draft_automation", answer(**bad))
+    fake_llm.reply_tool_use("draft_automation", draft_answer(**bad))
     assert claude_draft(org=OrganizationFactory(), text=TEXT, time_zone="UTC") is None
 
 
