@@ -41,7 +41,7 @@ def window(limit: float, seconds: float) -> Rate:
     return Rate(capacity=max(1.0, limit / 2), per_second=limit / (2 * seconds))
 
 
-# From /work/shared/reference/ats.md (the providers' documentation, cited there).
+# From the providers' own API documentation (their published rate limits).
 PROVIDER_RATES: dict[str, Rate] = {
     # Harvest: X-RateLimit-Limit requests per 10 s, example 50; the limit it answers in that
     # header replaces this one (RateLimiter.learn).
