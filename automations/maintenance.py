@@ -144,6 +144,8 @@ def drafts_purge_expired(*, now: datetime | None = None) -> int:
 def purge_expired_data(*, now: datetime | None = None) -> int:
     """The one retention purge (the `automations.purge_expired_data` task): every app's copies
     of personal data past RETENTION_HOURS. Returns rows changed."""
+    from automations.ops.alerts import alerts_purge_resolved
+    from automations.ops.heartbeats import heartbeats_purge_stale
     from delivery.retention import delivery_purge_expired
     from webhooks.retention import webhooks_purge_expired
 
@@ -155,4 +157,7 @@ def purge_expired_data(*, now: datetime | None = None) -> int:
         + webhooks_purge_expired(now=now)
         + idempotency_purge_expired(now=now)
         + drafts_purge_expired(now=now)
+        # Not personal data, only kept tidy: heartbeats of dead processes, old alerts.
+        + heartbeats_purge_stale(now=now)
+        + alerts_purge_resolved(now=now)
     )

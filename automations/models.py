@@ -308,6 +308,11 @@ class AutomationRun(TimeStampedModel):
                 fields=["organization", "triggered_by", "-created_at", "-id"],
                 name="run_org_trigger_recent_idx",
             ),
+            # /status and the metrics: failed runs in the last hour, without walking every
+            # run that finished in it.
+            models.Index(
+                fields=["finished_at"], name="run_failed_recent_idx", condition=Q(status="failed")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -430,3 +435,76 @@ class AutomationDraft(models.Model):
 
     def __str__(self) -> str:
         return f"draft {self.public_id}"
+
+
+class ProcessHeartbeat(models.Model):
+    """A beat or worker process saying it is alive (automations/ops/heartbeats.py). In the
+    database, not in Redis, so /status and the alerts see a dead beat while Redis is down
+    too. One row per process (hostname:pid); a worker deletes its own on a warm shutdown and
+    the retention purge deletes rows not seen for a day. The row named LEASE_NAME is not a
+    process: its last_seen_at is the alert evaluator's lease (one evaluation a minute, by
+    whichever process takes it)."""
+
+    class Kind(models.TextChoices):
+        BEAT = "beat", "Beat"
+        WORKER = "worker", "Worker"
+        LEASE = "lease", "Lease"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=200, unique=True, help_text="hostname:pid")
+    started_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "-last_seen_at"], name="heartbeat_kind_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}"
+
+
+class Alert(models.Model):
+    """Something wrong that somebody must hear about (automations/ops/alerts.py): open while
+    its condition lasts, told once when it opens, reminded every ALERT_REMIND_HOURS while it
+    lasts, told once more when it resolves. At most one open alert per (rule, key), so
+    several evaluators at once (beat, workers) open it once. Its title and detail name the
+    automation, channel or connection by the name its owner gave it, never a candidate."""
+
+    class Rule(models.TextChoices):
+        MISSED_SLOT = "missed_slot", "Scheduled run did not start"
+        BEAT_SILENT = "beat_silent", "Scheduler not running"
+        BACKLOG_GROWING = "backlog_growing", "Runs waiting for a worker"
+        CHANNEL_FAILING = "channel_failing", "Channel failing"
+        CONNECTION_SILENT = "connection_silent", "ATS connection silent"
+        CONNECTION_REFUSING = "connection_refusing", "ATS deliveries refused"
+
+    rule = models.CharField(max_length=30, choices=Rule.choices)
+    # What it is about: "automation:<pk>", "channel:<pk>", "connection:<pk>", "site".
+    key = models.CharField(max_length=100)
+    # None: about the whole site (the beat, the workers), told to the site's staff.
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    title = models.CharField(max_length=300)
+    detail = models.TextField(blank=True)
+    opened_at = models.DateTimeField()
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    reminders = models.PositiveIntegerField(default=0)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "key"], name="alert_open_uniq", condition=Q(resolved_at=None)
+            )
+        ]
+        indexes = [
+            # Open alerts (the evaluator, /status, the dashboard's banner): few rows.
+            models.Index(
+                fields=["organization"], name="alert_open_idx", condition=Q(resolved_at=None)
+            ),
+            # The retention purge: resolved alerts older than a while.
+            models.Index(fields=["resolved_at"], name="alert_resolved_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.key}"

@@ -334,6 +334,28 @@ RETENTION_HOURS = env_int("RETENTION_HOURS", 24)
 # purge deletes it after.
 AUTOMATION_DRAFT_TTL_MINUTES = env_int("AUTOMATION_DRAFT_TTL_MINUTES", 60)
 
+# --- Operations (automations/ops/) ------------------------------------------------------------
+# /status calls the beat (the scheduler) down when its newest heartbeat is older than this, and
+# the workers down when none has written one within STATUS_WORKER_MAX_AGE_SECONDS. The beat
+# writes one at most every 5 s from its tick, each worker's main process every 10 s.
+STATUS_BEAT_MAX_AGE_SECONDS = env_int("STATUS_BEAT_MAX_AGE_SECONDS", 60)
+STATUS_WORKER_MAX_AGE_SECONDS = env_int("STATUS_WORKER_MAX_AGE_SECONDS", 60)
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10)
+# The alert evaluator (automations/ops/alerts.py) runs this often, in whichever beat or worker
+# process takes the lease first: so the alerts still fire when the beat is the part that
+# died. 0 turns the background evaluation off (`manage.py check_alerts` still runs it).
+ALERT_EVALUATE_SECONDS = env_int("ALERT_EVALUATE_SECONDS", 60)
+# An open alert is told again this often while it lasts.
+ALERT_REMIND_HOURS = env_int("ALERT_REMIND_HOURS", 24)
+# Runs due but not started for this long: the workers are not keeping up (or not running).
+ALERT_BACKLOG_SECONDS = env_int("ALERT_BACKLOG_SECONDS", 5 * 60)
+# An ATS connection is silent when nothing came for 3x its usual gap between deliveries, and
+# at least this long (a quiet weekend is not an outage).
+ALERT_CONNECTION_SILENT_MIN_HOURS = env_int("ALERT_CONNECTION_SILENT_MIN_HOURS", 24)
+# Refused deliveries in the last hour above which a connection counts as refusing (refusals
+# are recorded at most a few a minute per status code: webhooks/refusals.py).
+ALERT_CONNECTION_REFUSALS_PER_HOUR = env_int("ALERT_CONNECTION_REFUSALS_PER_HOUR", 10)
+
 CELERY_BEAT_SCHEDULE = {
     "runs-sweep-pending": {
         "task": "automations.sweep_pending_runs",

@@ -175,3 +175,40 @@ def notify_admins_llm_budget_spent(*, org, budget_usd, period: str, falls_back: 
             )
         except Exception:  # the in-app alert above already tells them
             logger.exception("could not email %s about the LLM budget", user.pk)
+
+
+def notify_alert(
+    *,
+    users,
+    extra_emails=(),
+    organization_id: int | None,
+    automation_id: int | None = None,
+    title: str,
+    body: str,
+) -> None:
+    """An operations alert (automations/ops/alerts.py) opened, still open, or resolved: in
+    the inbox of each user (when it is about an org: a site-wide alert has no org to file it
+    under, the dashboard's banner shows it) and by email to each, and to `extra_emails` (the
+    site's ADMINS). The caller makes sure each phase is told once."""
+    for user in users:
+        if organization_id is not None:
+            Notification.objects.create(
+                organization_id=organization_id,
+                user=user,
+                automation_id=automation_id,
+                kind=Notification.Kind.ALERT,
+                title=title[:300],
+                # The texts quote names people gave their automations and channels.
+                body_markdown=escape_markdown(body),
+            )
+    addresses = [u.email for u in users if u.email] + [e for e in extra_emails if e]
+    for address in dict.fromkeys(addresses):
+        try:
+            send_mail(
+                subject=title[:300],
+                message=f"{body}\n\n{settings.SITE_URL}/\n",
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                recipient_list=[address],
+            )
+        except Exception:  # the inbox item and the banner still tell them
+            logger.exception("could not email an alert to user or admin address")

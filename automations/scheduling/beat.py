@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from automations.dispatch import runs_dispatch_due
+from automations.ops.heartbeats import beat_heartbeat
 from automations.scheduling.due import automations_fire_due, seconds_until_next_due
 from automations.scheduling.schedule_records import FIRE_TASK
 from webhooks.dispatch import inbound_request_drain
@@ -40,6 +41,7 @@ class AutomationScheduler(DatabaseScheduler):
 
     def tick(self, *args, **kwargs) -> float:
         busy = False
+        beat_heartbeat()  # /status and the beat_silent alert: this loop still turns
         try:
             busy = self.fire_automations()
         except DatabaseError:

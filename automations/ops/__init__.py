@@ -1,0 +1,1 @@
+"""Operations: the product watching itself (heartbeats, /status, alerts)."""
