@@ -148,6 +148,12 @@ if DATABASES["default"]["ENGINE"] == "config.sqlite3":
     # Integration tests start worker and beat processes that must see the test database,
     # so it lives in a file rather than in memory.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "config.postgresql":
+    # A database host that does not answer fails a connection in seconds, not minutes (the
+    # kernel's TCP timeout): /status reports it down and the processes retry.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

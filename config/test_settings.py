@@ -44,3 +44,8 @@ if REDIS_URL and _xdist_worker.startswith("gw") and _xdist_worker[2:].isdigit():
 # both at the fake server (tests/llm_fake.py) for the tests that need the model.
 ANTHROPIC_API_KEY = ""
 ANTHROPIC_BASE_URL = "http://127.0.0.1:9"
+
+# No background alert evaluation in the processes tests start (it would email and notify in
+# the middle of other tests' assertions): tests/test_alerts.py runs the evaluator itself, and
+# sets ALERT_EVALUATE_SECONDS in a Stack's environment where it tests the background one.
+ALERT_EVALUATE_SECONDS = env_int("ALERT_EVALUATE_SECONDS", 0)  # noqa: F405
