@@ -16,6 +16,7 @@ counts are counts; site-wide alerts are listed by title, an org's alerts only co
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -92,11 +93,9 @@ def broker_status() -> dict[str, Any]:
             return {"ok": False, "kind": "redis", "error": _error(exc)}
         return {"ok": True, "kind": "redis", "queue_depth": sum(lengths)}
     folder = settings.BROKER_DIR / "queue"
-    try:
-        # The first process to load Celery's settings makes it (config/celery.py).
+    # The first process to load Celery's settings makes it (config/celery.py).
+    with contextlib.suppress(OSError):
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        pass
     if not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
         return {"ok": False, "kind": "filesystem", "error": "queue folder not writable"}
     suffix = f".{queue}.msg"
