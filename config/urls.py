@@ -11,6 +11,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("status", status, name="status"),
     path("ping", ping, name="ping"),
+    # Prometheus metrics (automations/metrics_view.py): included by name, config imports no app.
+    path("metrics", include("automations.metrics_view")),
     path(
         "webhooks/ats/<str:provider>/<str:connection_id>/",
         ats_webhook,
