@@ -96,7 +96,7 @@ class Stack:
         self.procs[name] = proc
         return proc
 
-    def worker(self, name: str = "worker") -> subprocess.Popen:
+    def worker(self, name: str = "worker", concurrency: int = 1) -> subprocess.Popen:
         return self._start(
             name,
             [
@@ -106,7 +106,7 @@ class Stack:
                 "--pool",
                 "prefork",
                 "--concurrency",
-                "1",
+                str(concurrency),
                 "--without-heartbeat",
                 "--without-gossip",
                 "--without-mingle",
