@@ -307,3 +307,28 @@ def test_settings_point_prometheus_at_the_metrics_folder():
 
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"].startswith(str(settings.METRICS_DIR))
     assert values.ValueClass is not values.MutexValue
+
+
+@pytest.mark.django_db
+def test_an_llm_run_counts_its_tokens_and_cost(sandbox_org, fake_llm, settings):
+    from tests.test_llm_budget import interview_event
+    from tests.test_llm_skill_runs import run_skill, script_loop
+
+    settings.ALLOWED_OUTBOUND_HOSTS = ["127.0.0.1"]
+    slug = "interview-prep"
+    event = interview_event(sandbox_org)
+    script_loop(fake_llm, slug, event)
+    kinds = ("input", "output", "cache_write", "cache_read")
+    before = {kind: own("skillomatic_llm_tokens_total", kind=kind) for kind in kinds}
+    cost = own("skillomatic_llm_cost_usd_total")
+    run = run_skill(sandbox_org, slug, event)
+    assert run.status == "completed", run.error_message
+    assert run.input_tokens > 0 and run.cost_usd > 0
+    spent = {kind: own("skillomatic_llm_tokens_total", kind=kind) - before[kind] for kind in kinds}
+    assert spent == {
+        "input": run.input_tokens,
+        "output": run.output_tokens,
+        "cache_write": run.cache_write_tokens,
+        "cache_read": run.cache_read_tokens,
+    }
+    assert own("skillomatic_llm_cost_usd_total") - cost == pytest.approx(float(run.cost_usd))
