@@ -332,3 +332,23 @@ def test_an_llm_run_counts_its_tokens_and_cost(sandbox_org, fake_llm, settings):
         "cache_read": run.cache_read_tokens,
     }
     assert own("skillomatic_llm_cost_usd_total") - cost == pytest.approx(float(run.cost_usd))
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_the_beat_process_ticks_show_in_the_web_servers_metrics(stack):
+    stack.beat()
+    base = stack.web(workers=1)
+    text = wait_for(
+        lambda: (
+            body
+            if value(body := get(base, "/metrics")[1], "skillomatic_scheduler_tick_seconds_count")
+            >= 2
+            else None
+        ),
+        timeout=60,
+        what="two scheduler ticks in /metrics",
+        stack=stack,
+    )
+    assert "# TYPE skillomatic_scheduler_due_backlog gauge" in text
+    assert value(text, "skillomatic_scheduler_due_backlog") == 0
