@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import worker_process_shutdown
 from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -80,3 +81,12 @@ def _conf() -> dict:
 # settings to load (config/__init__.py imports it while settings are being imported).
 app.add_defaults(_conf)
 app.autodiscover_tasks()
+
+
+@worker_process_shutdown.connect
+def _metrics_process_dead(pid: int | None = None, **kwargs) -> None:
+    """A pool child is exiting: its live gauges stop counting towards /metrics
+    (config/metrics.py)."""
+    from config.metrics import mark_process_dead
+
+    mark_process_dead(pid or os.getpid())

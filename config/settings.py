@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 from config.secrets_check import require_production_keys
@@ -15,6 +16,27 @@ from config.secrets_check import require_production_keys
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / ".data")))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# -- Metrics (/metrics; config/metrics.py, automations/metrics_view.py) -----------------------
+# prometheus_client chooses how it stores values when it is first imported: with
+# PROMETHEUS_MULTIPROC_DIR set, in files per process, which /metrics adds up. So it is set
+# here, before anything imports prometheus_client, in every gunicorn worker, Celery process
+# and beat. /metrics reads METRICS_DIR and every folder inside it: a service may write to a
+# folder of its own there (docs/systemd/), which it can empty when it starts without
+# touching the files of processes still running.
+METRICS_DIR = Path(env_str("METRICS_DIR", str(DATA_DIR / "prometheus")))
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(METRICS_DIR))
+_metrics_process_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+if not _metrics_process_dir.resolve().is_relative_to(METRICS_DIR.resolve()):
+    raise ImproperlyConfigured(
+        f"PROMETHEUS_MULTIPROC_DIR ({_metrics_process_dir}) must be METRICS_DIR "
+        f"({METRICS_DIR}) or a folder inside it, or /metrics would not see its counts"
+    )
+_metrics_process_dir.mkdir(parents=True, exist_ok=True)
+# With a token, /metrics answers only `Authorization: Bearer <token>`; without one, only
+# clients on these networks (loopback by default).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
 
 # Off unless asked for: a deployment that forgets DEBUG must not run on the development keys
 # below or show debug pages. `make run` (the local demo) turns it on.

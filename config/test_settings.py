@@ -11,6 +11,16 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEY", TEST_FIELD_ENCRYPTION_KEY)
 # The web servers tests start listen on 127.0.0.1 (with DEBUG off no host is allowed by default).
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 
+# Each test session counts metrics in a folder of its own (config/metrics.py), removed when it
+# ends; the processes a test starts get their own again (tests/live.py).
+if "METRICS_DIR" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["METRICS_DIR"] = tempfile.mkdtemp(prefix="skillomatic-metrics-")
+    atexit.register(shutil.rmtree, os.environ["METRICS_DIR"], True)
+
 from config.settings import *  # noqa: E402, F403
 
 # Users are made by the hundred in tests; full-strength password hashing is seconds each on a

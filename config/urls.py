@@ -12,6 +12,8 @@ urlpatterns = [
     # /status: the parts, for operators and monitors (automations/ops/).
     path("", include("automations.ops.urls")),
     path("ping", ping, name="ping"),
+    # Prometheus metrics (automations/metrics_view.py): included by name, config imports no app.
+    path("metrics", include("automations.metrics_view")),
     path(
         "webhooks/ats/<str:provider>/<str:connection_id>/",
         ats_webhook,

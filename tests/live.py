@@ -73,6 +73,10 @@ class Stack:
             "FIELD_ENCRYPTION_KEY": settings.FIELD_ENCRYPTION_KEY,
             "SCHEDULER_MAX_SLEEP_SECONDS": "1",
             "LOG_LEVEL": "INFO",
+            # This stack's processes count in their own metrics folder, which /metrics of its
+            # web server reads (config/metrics.py).
+            "METRICS_DIR": str(tmp / "prometheus"),
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"),
         }
         if settings.REDIS_URL:
             self.env["REDIS_URL"] = settings.REDIS_URL
@@ -92,7 +96,7 @@ class Stack:
         self.procs[name] = proc
         return proc
 
-    def worker(self, name: str = "worker") -> subprocess.Popen:
+    def worker(self, name: str = "worker", concurrency: int = 1) -> subprocess.Popen:
         return self._start(
             name,
             [
@@ -102,7 +106,7 @@ class Stack:
                 "--pool",
                 "prefork",
                 "--concurrency",
-                "1",
+                str(concurrency),
                 "--without-heartbeat",
                 "--without-gossip",
                 "--without-mingle",
