@@ -3,6 +3,7 @@ kombu's filesystem broker with nothing else installed."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -37,6 +38,11 @@ _metrics_process_dir.mkdir(parents=True, exist_ok=True)
 # clients on these networks (loopback by default).
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+try:  # a typo here is refused at start, not a 500 on every scrape
+    for _network in METRICS_ALLOWED_NETWORKS:
+        ipaddress.ip_network(_network, strict=False)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_exc}") from None
 
 # Off unless asked for: a deployment that forgets DEBUG must not run on the development keys
 # below or show debug pages. `make run` (the local demo) turns it on.
