@@ -33,6 +33,16 @@ def beat_alive(now=None) -> None:
     )
 
 
+def delivered(conn, times) -> None:
+    """Webhook deliveries received at `times` (newest first), the last one the
+    connection's last_event_at."""
+    for i, moment in enumerate(times):
+        event = InboundEvent.objects.create(connection=conn, delivery_id=f"d{i}")
+        InboundEvent.objects.filter(pk=event.pk).update(received_at=moment)
+    conn.last_event_at = times[0]
+    conn.save(update_fields=["last_event_at"])
+
+
 @pytest.fixture
 def org_people(db):
     org = OrganizationFactory()
@@ -193,14 +203,8 @@ def test_connection_silent_longer_than_usual(org_people, settings):
     org, admin, _owner, _ = org_people
     now = timezone.now()
     beat_alive(now + timedelta(hours=30))
-    conn = connection(org, "greenhouse")
-    conn.name = "Greenhouse"
-    conn.save(update_fields=["name"])
-    for i in range(8):  # one delivery an hour, until 30 hours ago
-        event = InboundEvent.objects.create(connection=conn, delivery_id=f"d{i}")
-        InboundEvent.objects.filter(pk=event.pk).update(received_at=now - (30 + i) * H)
-    conn.last_event_at = now - 30 * H
-    conn.save(update_fields=["last_event_at"])
+    conn = connection(org, "greenhouse", name="Greenhouse")
+    delivered(conn, [now - (30 + i) * H for i in range(8)])  # hourly, until 30 h ago
 
     # Silent 30 h, usually hourly, above the 24 h floor: silent.
     def delivering_again():
@@ -217,11 +221,7 @@ def test_a_quiet_connection_within_its_usual_rhythm_is_not_silent(org_people):
     now = timezone.now()
     beat_alive(now)
     conn = connection(org, "lever")
-    for i in range(8):  # one delivery every 3 days
-        event = InboundEvent.objects.create(connection=conn, delivery_id=f"d{i}")
-        InboundEvent.objects.filter(pk=event.pk).update(received_at=now - (30 + 72 * i) * H)
-    conn.last_event_at = now - 30 * H
-    conn.save(update_fields=["last_event_at"])
+    delivered(conn, [now - (30 + 72 * i) * H for i in range(8)])  # every 3 days
     assert alerts_evaluate(now=now).opened == 0
 
 
@@ -230,9 +230,7 @@ def test_connection_refusing(org_people, settings):
     org, admin, _owner, _ = org_people
     now = timezone.now()
     beat_alive(now + timedelta(hours=30))
-    conn = connection(org, "greenhouse")
-    conn.name = "Greenhouse"
-    conn.save(update_fields=["name"])
+    conn = connection(org, "greenhouse", name="Greenhouse")
     for _ in range(settings.ALERT_CONNECTION_REFUSALS_PER_HOUR + 1):
         WebhookRefusal.objects.create(connection=conn, status_code=401, reason="bad signature")
     # Refusals age out of the last hour by themselves: that is the healthy state.
