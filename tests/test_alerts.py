@@ -43,6 +43,19 @@ def delivered(conn, times) -> None:
     conn.save(update_fields=["last_event_at"])
 
 
+def failing_slack(org, owner, **fields) -> DeliveryChannel:
+    # Made directly: channel_create resolves the URL's host, and tests stay off the network.
+    return DeliveryChannel.objects.create(
+        organization=org,
+        owner=owner,
+        kind="slack",
+        name="Hiring Slack",
+        config={"url": "https://hooks.slack.com/services/T0/B0/XYZ"},
+        status=DeliveryChannel.Status.FAILING,
+        **fields,
+    )
+
+
 @pytest.fixture
 def org_people(db):
     org = OrganizationFactory()
@@ -177,15 +190,7 @@ def test_channel_failing_tells_admins_and_not_the_owner_again(org_people):
     org, admin, owner, bystander = org_people
     now = timezone.now()
     beat_alive(now + timedelta(hours=30))
-    channel = DeliveryChannel.objects.create(
-        organization=org,
-        owner=owner,
-        kind="slack",
-        name="Hiring Slack",
-        config={"url": "https://hooks.slack.com/services/T0/B0/XYZ"},
-        status=DeliveryChannel.Status.FAILING,
-        last_error_at=now,
-    )
+    channel = failing_slack(org, owner, last_error_at=now)
 
     def fixed():
         DeliveryChannel.objects.filter(pk=channel.pk).update(status=DeliveryChannel.Status.OK)
@@ -292,14 +297,7 @@ def test_the_banner_shows_what_the_viewer_is_told(org_people, client):
 def test_two_evaluators_at_once_tell_once(org_people):
     org, admin, owner, _ = org_people
     beat_alive(timezone.now() + timedelta(hours=1))
-    DeliveryChannel.objects.create(
-        organization=org,
-        owner=owner,
-        kind="slack",
-        name="Hiring Slack",
-        config={"url": "https://hooks.slack.com/services/T0/B0/XYZ"},
-        status=DeliveryChannel.Status.FAILING,
-    )
+    failing_slack(org, owner)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.test_settings",
