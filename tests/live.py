@@ -3,12 +3,14 @@ database and the configured broker, and an SMTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -168,6 +170,19 @@ class Stack:
             f"--- {path.name}\n{path.read_text(errors='replace')[-4000:]}"
             for path in sorted(self.tmp.glob("*.log"))
         )
+
+
+def http_post(base: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    """POST JSON on a connection of its own (so concurrent posts spread over a server's
+    worker processes); (status, body)."""
+    url = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        conn.request("POST", path, body, {"Content-Type": "application/json", **headers})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
 
 
 def wait_for(predicate: Callable[[], object], *, timeout: float, what: str, stack=None):

@@ -29,7 +29,7 @@ from automations.models import AutomationRun
 from automations.run_keys import manual_key
 from tests.ats import FIXTURES, connection, signed
 from tests.factories import OrganizationFactory, automation
-from tests.live import ROOT, SmtpInbox, Stack, free_port, wait_for
+from tests.live import ROOT, SmtpInbox, Stack, free_port, http_post, wait_for
 
 TOKEN = "metrics-test-token-0123456789"
 
@@ -199,15 +199,7 @@ def get(base: str, path: str, headers: dict[str, str] | None = None) -> tuple[in
 
 
 def post(base: str, path: str, body: bytes, headers: dict[str, str]) -> int:
-    url = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
-    try:
-        conn.request("POST", path, body, {"Content-Type": "application/json", **headers})
-        response = conn.getresponse()
-        response.read()
-        return response.status
-    finally:
-        conn.close()
+    return http_post(base, path, body, headers)[0]
 
 
 @pytest.fixture
