@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format migrations-check clean openapi
+.PHONY: run test faults install lint format migrations-check clean openapi
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,12 @@ test: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --ignore=tests/faults
+
+# The fault suite (tests/faults/): starts a PostgreSQL and a Redis of its own (it stops and
+# restarts them), two workers, two beats and gunicorn; prints the invariants per fault.
+faults: install
+	$(BIN)/python -m tests.faults
 
 lint: install
 	$(BIN)/ruff check .

@@ -24,6 +24,9 @@ def _broker_settings() -> dict:
     if settings.REDIS_URL:
         return {
             "broker_url": settings.REDIS_URL,
+            # Stock kombu Redis, except that a message that is not JSON is dropped instead
+            # of stopping the worker (config/redis_transport.py).
+            "broker_transport": "config.redis_transport:Transport",
             "broker_transport_options": {"visibility_timeout": visibility_timeout},
         }
     folder = settings.BROKER_DIR

@@ -390,26 +390,30 @@ ALERT_CONNECTION_SILENT_MIN_HOURS = env_int("ALERT_CONNECTION_SILENT_MIN_HOURS",
 # are recorded at most a few a minute per status code: webhooks/refusals.py).
 ALERT_CONNECTION_REFUSALS_PER_HOUR = env_int("ALERT_CONNECTION_REFUSALS_PER_HOUR", 10)
 
+# How often the beat sends the sweeper (unsent and stale runs, unprocessed events), the
+# reaper (runs whose worker died) and the poller. A minute suits production; the fault suite
+# (tests/faults/) turns it down so a recovery is seen in seconds.
+MAINTENANCE_EVERY_SECONDS = env_int("MAINTENANCE_EVERY_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     "runs-sweep-pending": {
         "task": "automations.sweep_pending_runs",
-        "schedule": timedelta(seconds=60),
-        "options": {"expire_seconds": 60},
+        "schedule": timedelta(seconds=MAINTENANCE_EVERY_SECONDS),
+        "options": {"expire_seconds": MAINTENANCE_EVERY_SECONDS},
     },
     "runs-reap-stuck": {
         "task": "automations.reap_stuck_runs",
-        "schedule": timedelta(seconds=60),
-        "options": {"expire_seconds": 60},
+        "schedule": timedelta(seconds=MAINTENANCE_EVERY_SECONDS),
+        "options": {"expire_seconds": MAINTENANCE_EVERY_SECONDS},
     },
     "webhooks-sweep-received": {
         "task": "webhooks.sweep_received_events",
-        "schedule": timedelta(seconds=60),
-        "options": {"expire_seconds": 60},
+        "schedule": timedelta(seconds=MAINTENANCE_EVERY_SECONDS),
+        "options": {"expire_seconds": MAINTENANCE_EVERY_SECONDS},
     },
     "webhooks-poll-connections": {
         "task": "webhooks.poll_connections",
-        "schedule": timedelta(seconds=60),
-        "options": {"expire_seconds": 60},
+        "schedule": timedelta(seconds=MAINTENANCE_EVERY_SECONDS),
+        "options": {"expire_seconds": MAINTENANCE_EVERY_SECONDS},
     },
     "runs-purge-expired": {
         "task": "automations.purge_expired_data",
