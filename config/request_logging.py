@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Callable
 
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
 from config import logs
@@ -28,15 +29,14 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        # Cleared at both ends: a worker thread or greenlet serves many requests.
+        # Cleared at both ends: a worker thread or greenlet serves many requests. The end is
+        # request_finished (below), not here: Django writes the 4xx/5xx line (django.request)
+        # after the middleware returns, and that line must carry the ids too.
         logs.clear()
         request_id = request_id_for(request.headers.get(HEADER))
         request.request_id = request_id  # type: ignore[attr-defined]
         logs.bind(request_id=request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            logs.clear()
+        response = self.get_response(request)
         response[HEADER] = request_id
         return response
 
@@ -47,3 +47,10 @@ class RequestContextMiddleware:
         if user is not None and user.is_authenticated:
             logs.bind(user_id=user.pk)
         return None
+
+
+def _clear_after_request(**_kwargs: object) -> None:
+    logs.clear()
+
+
+request_finished.connect(_clear_after_request, dispatch_uid="config.request_logging.clear")
