@@ -23,6 +23,8 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "Starting web, worker and beat (Ctrl-C stops all three)..."
+	@# Metrics files left by an earlier start would be added to this one's (config/metrics.py).
+	rm -rf "$${METRICS_DIR:-$${DATA_DIR:-.data}/prometheus}"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start
 
 # The checks and the suite run on the test settings (DEBUG off, throwaway keys).

@@ -25,6 +25,7 @@ from automations.services import automation_pause
 from automations.time_limit import RunTimeLimitExceeded, time_limit
 from config import logs
 from config.celery import app as celery_app
+from config.metrics import observe_llm_usage, observe_run_finished
 from delivery.notify import notify_automation_paused
 from delivery.services import deliver_result
 from skills.models import Skill
@@ -320,6 +321,13 @@ def _record_llm_usage(run: AutomationRun, usage: LlmUsage, *, now: datetime) -> 
         fallback_reason="",
     )
     llm_spend_add(org_id=run.automation.organization_id, usage=usage, now=now)
+    observe_llm_usage(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cost_usd=usage.cost_usd,
+    )
 
 
 def result_digest(result: SkillResult) -> str:
@@ -358,6 +366,14 @@ def _finish(run: AutomationRun, status: str, **fields) -> str:
         logger.warning("run %s was taken back (reaped) before it finished; outcome dropped", run.pk)
         return "lost"
     logger.info("run %s %s in %s ms", run.pk, status, duration)
+    observe_run_finished(
+        status=status,
+        trigger=run.triggered_by,
+        duration_seconds=(now - run.started_at).total_seconds() if run.started_at else None,
+        lateness_seconds=(
+            (run.started_at - run.scheduled_for).total_seconds() if run.started_at else None
+        ),
+    )
     return status
 
 

@@ -9,6 +9,7 @@ with them, and the dashboard and API fetch through them. Each kind's rule is one
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
@@ -33,6 +34,13 @@ def run_backlog() -> dict[str, int]:
         queued=Count("pk", filter=Q(status="pending", dispatched_at__isnull=False)),
         running=Count("pk", filter=Q(status="running")),
     )
+
+
+def runs_failed_since(*, since: datetime) -> int:
+    """For /metrics: runs that ended failed since then (an indexed count)."""
+    return AutomationRun.objects.filter(
+        status=AutomationRun.Status.FAILED, finished_at__gte=since
+    ).count()
 
 
 # -- automations ------------------------------------------------------------------------------

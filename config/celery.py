@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun, worker_process_shutdown
 from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -108,7 +109,14 @@ def _clear_task_context(**_extra) -> None:
     logs.clear()
 
 
-from celery.signals import task_postrun, task_prerun  # noqa: E402
-
 task_prerun.connect(_bind_task_context, weak=False)
 task_postrun.connect(_clear_task_context, weak=False)
+
+
+@worker_process_shutdown.connect
+def _metrics_process_dead(pid: int | None = None, **kwargs) -> None:
+    """A pool child is exiting: its live gauges stop counting towards /metrics
+    (config/metrics.py)."""
+    from config.metrics import mark_process_dead
+
+    mark_process_dead(pid or os.getpid())

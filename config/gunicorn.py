@@ -25,3 +25,25 @@ os.environ.setdefault("DB_CONN_MAX_AGE", "0")
 # The access log writes the path without its query string (%(U)s, never %(r)s or %(q)s):
 # webhook URLs may carry a secret there (Zoho's token). Otherwise gunicorn's default format.
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s"'
+
+
+# -- Metrics (config/metrics.py) ------------------------------------------------------------
+# The master never loads settings, so it is told the workers' metrics folder here (the same
+# default as settings: METRICS_DIR, else DATA_DIR/prometheus); the workers inherit it.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    os.environ.get("METRICS_DIR")
+    or os.path.join(
+        os.environ.get("DATA_DIR", os.path.join(os.path.dirname(__file__), "..", ".data")),
+        "prometheus",
+    ),
+)
+
+
+def child_exit(server, worker) -> None:
+    """A worker exited (or was killed): its live gauges stop counting towards /metrics."""
+    from prometheus_client import multiprocess
+
+    path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    if os.path.isdir(path):
+        multiprocess.mark_process_dead(worker.pid, path)

@@ -3,11 +3,13 @@ kombu's filesystem broker with nothing else installed."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 from config.secrets_check import require_production_keys
@@ -15,6 +17,32 @@ from config.secrets_check import require_production_keys
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / ".data")))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# -- Metrics (/metrics; config/metrics.py, automations/metrics_view.py) -----------------------
+# prometheus_client chooses how it stores values when it is first imported: with
+# PROMETHEUS_MULTIPROC_DIR set, in files per process, which /metrics adds up. So it is set
+# here, before anything imports prometheus_client, in every gunicorn worker, Celery process
+# and beat. /metrics reads METRICS_DIR and every folder inside it: a service may write to a
+# folder of its own there (docs/systemd/), which it can empty when it starts without
+# touching the files of processes still running.
+METRICS_DIR = Path(env_str("METRICS_DIR", str(DATA_DIR / "prometheus")))
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(METRICS_DIR))
+_metrics_process_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+if not _metrics_process_dir.resolve().is_relative_to(METRICS_DIR.resolve()):
+    raise ImproperlyConfigured(
+        f"PROMETHEUS_MULTIPROC_DIR ({_metrics_process_dir}) must be METRICS_DIR "
+        f"({METRICS_DIR}) or a folder inside it, or /metrics would not see its counts"
+    )
+_metrics_process_dir.mkdir(parents=True, exist_ok=True)
+# With a token, /metrics answers only `Authorization: Bearer <token>`; without one, only
+# clients on these networks (loopback by default).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+try:  # a typo here is refused at start, not a 500 on every scrape
+    for _network in METRICS_ALLOWED_NETWORKS:
+        ipaddress.ip_network(_network, strict=False)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_exc}") from None
 
 # Off unless asked for: a deployment that forgets DEBUG must not run on the development keys
 # below or show debug pages. `make run` (the local demo) turns it on.
@@ -150,6 +178,12 @@ if DATABASES["default"]["ENGINE"] == "config.sqlite3":
     # Integration tests start worker and beat processes that must see the test database,
     # so it lives in a file rather than in memory.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "config.postgresql":
+    # A database host that does not answer fails a connection in seconds, not minutes (the
+    # kernel's TCP timeout): /status reports it down and the processes retry.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

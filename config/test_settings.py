@@ -11,6 +11,16 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEY", TEST_FIELD_ENCRYPTION_KEY)
 # The web servers tests start listen on 127.0.0.1 (with DEBUG off no host is allowed by default).
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 
+# Each test session counts metrics in a folder of its own (config/metrics.py), removed when it
+# ends; the processes a test starts get their own again (tests/live.py).
+if "METRICS_DIR" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["METRICS_DIR"] = tempfile.mkdtemp(prefix="skillomatic-metrics-")
+    atexit.register(shutil.rmtree, os.environ["METRICS_DIR"], True)
+
 from config.settings import *  # noqa: E402, F403
 
 # Users are made by the hundred in tests; full-strength password hashing is seconds each on a
@@ -44,3 +54,8 @@ if REDIS_URL and _xdist_worker.startswith("gw") and _xdist_worker[2:].isdigit():
 # both at the fake server (tests/llm_fake.py) for the tests that need the model.
 ANTHROPIC_API_KEY = ""
 ANTHROPIC_BASE_URL = "http://127.0.0.1:9"
+
+# No background alert evaluation in the processes tests start (it would email and notify in
+# the middle of other tests' assertions): tests/test_alerts.py runs the evaluator itself, and
+# sets ALERT_EVALUATE_SECONDS in a Stack's environment where it tests the background one.
+ALERT_EVALUATE_SECONDS = env_int("ALERT_EVALUATE_SECONDS", 0)  # noqa: F405

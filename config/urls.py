@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from config.health import ping, status
+from config.health import ping
 from webhooks.views import ats_webhook
 
 urlpatterns = [
@@ -9,8 +9,11 @@ urlpatterns = [
     # catch-all. Included by name: config imports no app.
     path("admin/usage/", include("automations.admin_usage")),
     path("admin/", admin.site.urls),
-    path("status", status, name="status"),
+    # /status: the parts, for operators and monitors (automations/ops/).
+    path("", include("automations.ops.urls")),
     path("ping", ping, name="ping"),
+    # Prometheus metrics (automations/metrics_view.py): included by name, config imports no app.
+    path("metrics", include("automations.metrics_view")),
     path(
         "webhooks/ats/<str:provider>/<str:connection_id>/",
         ats_webhook,

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import AuditAction
+from config.metrics import DELIVERIES
 from delivery.channel_services import (
     channel_audit,
     channel_check_can_manage,
@@ -156,6 +157,7 @@ def _interrupted(delivery: Delivery, channel: DeliveryChannel) -> dict | None:
     logger.warning("run %s: %s delivery interrupted: %s", delivery.run_id, channel.kind, note)
     if resend:
         return None
+    DELIVERIES.labels(channel=channel.kind, outcome="uncertain").inc()
     return _uncertain_outcome(delivery, channel, note)
 
 
@@ -237,6 +239,7 @@ def deliver_result(*, run, automation, result) -> list[dict]:
                     status=DeliveryChannel.Status.OK, last_error=""
                 )
             outcomes.append({**outcome, "status": "sent", "detail": detail, "attempts": attempts})
+            DELIVERIES.labels(channel=channel.kind, outcome="sent").inc()
             continue
         Delivery.objects.filter(pk=delivery.pk).update(
             status=Delivery.Status.FAILED,
@@ -245,6 +248,7 @@ def deliver_result(*, run, automation, result) -> list[dict]:
             permanent=error.permanent,
         )
         logger.warning("run %s: %s delivery failed: %s", run.pk, channel.kind, error)
+        DELIVERIES.labels(channel=channel.kind, outcome="failed").inc()
         if error.permanent and error.channel_fault:
             channel_mark_failing(channel=channel, error=str(error))
         outcomes.append(

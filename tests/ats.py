@@ -78,9 +78,8 @@ def signed(
 
 def connection(org, provider: str, **fields) -> AtsConnection:
     fields.setdefault("secrets", {"webhook_secret": SECRET})
-    return AtsConnection.objects.create(
-        organization=org, provider=provider, name=f"{provider} test", **fields
-    )
+    fields.setdefault("name", f"{provider} test")
+    return AtsConnection.objects.create(organization=org, provider=provider, **fields)
 
 
 def url(conn: AtsConnection, query: str = "") -> str:

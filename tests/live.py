@@ -3,12 +3,14 @@ database and the configured broker, and an SMTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -74,6 +76,10 @@ class Stack:
             "FIELD_ENCRYPTION_KEY": settings.FIELD_ENCRYPTION_KEY,
             "SCHEDULER_MAX_SLEEP_SECONDS": "1",
             "LOG_LEVEL": "INFO",
+            # This stack's processes count in their own metrics folder, which /metrics of its
+            # web server reads (config/metrics.py).
+            "METRICS_DIR": str(tmp / "prometheus"),
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"),
         }
         if settings.REDIS_URL:
             self.env["REDIS_URL"] = settings.REDIS_URL
@@ -93,7 +99,7 @@ class Stack:
         self.procs[name] = proc
         return proc
 
-    def worker(self, name: str = "worker") -> subprocess.Popen:
+    def worker(self, name: str = "worker", concurrency: int = 1) -> subprocess.Popen:
         return self._start(
             name,
             [
@@ -103,7 +109,7 @@ class Stack:
                 "--pool",
                 "prefork",
                 "--concurrency",
-                "1",
+                str(concurrency),
                 "--without-heartbeat",
                 "--without-gossip",
                 "--without-mingle",
@@ -175,6 +181,19 @@ class Stack:
             f"--- {path.name}\n{path.read_text(errors='replace')[-4000:]}"
             for path in sorted(self.tmp.glob("*.log"))
         )
+
+
+def http_post(base: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    """POST JSON on a connection of its own (so concurrent posts spread over a server's
+    worker processes); (status, body)."""
+    url = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        conn.request("POST", path, body, {"Content-Type": "application/json", **headers})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
 
 
 def wait_for(predicate: Callable[[], object], *, timeout: float, what: str, stack=None):

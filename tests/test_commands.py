@@ -108,10 +108,3 @@ def test_seed_demo_is_idempotent():
     assert counts[2] == 2 and counts[3] == 48
     assert Membership.objects.filter(organization=org, role="admin").count() == 1
     assert all(a.next_run_at for a in Automation.objects.all())
-
-
-@pytest.mark.django_db
-def test_status_endpoint(client):
-    response = client.get("/status")
-    assert response.status_code == 200
-    assert response.json()["ok"] is True and "running" in response.json()["runs"]

@@ -4,16 +4,14 @@ stored exactly once."""
 
 from __future__ import annotations
 
-import http.client
 import json
-import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.ats import FIXTURES, connection, signed
 from tests.factories import OrganizationFactory
-from tests.live import SmtpInbox, Stack
+from tests.live import SmtpInbox, Stack, http_post
 from webhooks.models import InboundEvent
 from webhooks.providers.common import body_hash
 
@@ -21,14 +19,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def post(base: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
-    url = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
-    try:
-        conn.request("POST", path, body, {"Content-Type": "application/json", **headers})
-        response = conn.getresponse()
-        return response.status, json.loads(response.read() or b"{}")
-    finally:
-        conn.close()
+    status, answer = http_post(base, path, body, headers)
+    return status, json.loads(answer or b"{}")
 
 
 def test_concurrent_deliveries_through_gunicorn_are_each_stored_once(tmp_path, celery_queue):

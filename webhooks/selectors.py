@@ -23,6 +23,18 @@ from accounts.selectors import acts_as_operator, org_admin_q, org_member_q, row_
 from webhooks.models import AtsConnection, InboundEvent, WebhookRefusal
 
 
+def events_waiting() -> dict[str, int]:
+    """For /metrics: stored events not yet processed, by status (both always present)."""
+    waiting = [InboundEvent.Status.RECEIVED, InboundEvent.Status.PROCESSING]
+    counts = dict(
+        InboundEvent.objects.filter(status__in=waiting)
+        .values_list("status")
+        .annotate(count=Count("pk"))
+        .values_list("status", "count")
+    )
+    return {str(status): counts.get(status, 0) for status in waiting}
+
+
 def connections_for_user(
     *, user: AbstractBaseUser | AnonymousUser, write: bool = False
 ) -> QuerySet[AtsConnection]:

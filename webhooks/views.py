@@ -14,12 +14,25 @@ from django.http import HttpRequest, HttpResponse
 from django.http.request import UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
 
+from config.metrics import WEBHOOK_DELIVERIES
 from webhooks.intake import MAX_BODY_BYTES, Answer, inbound_receive, refuse
 from webhooks.providers.common import Request
+from webhooks.providers.registry import PROVIDERS
 
 
 @csrf_exempt
 def ats_webhook(request: HttpRequest, provider: str, connection_id: str) -> HttpResponse:
+    response = _receive(request, provider, connection_id)
+    # Only a provider we know names a series: any other path segment is "unknown", so a
+    # caller cannot make up label values by the thousand.
+    WEBHOOK_DELIVERIES.labels(
+        provider=provider if provider in PROVIDERS else "unknown",
+        status=str(response.status_code),
+    ).inc()
+    return response
+
+
+def _receive(request: HttpRequest, provider: str, connection_id: str) -> HttpResponse:
     where = {"provider": provider, "connection_id": connection_id}
     raw_length = request.META.get("CONTENT_LENGTH") or ""
     if raw_length and not (raw_length.isascii() and raw_length.isdigit()):

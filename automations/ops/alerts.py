@@ -29,7 +29,7 @@ import itertools
 import logging
 import statistics
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -74,7 +74,7 @@ class EvaluationResult:
 
 
 def _fmt(moment: datetime) -> str:
-    return moment.astimezone(timezone.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _minutes(seconds: float) -> str:

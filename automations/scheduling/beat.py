@@ -22,8 +22,13 @@ from django_celery_beat.schedulers import DatabaseScheduler
 
 from automations.dispatch import runs_dispatch_due
 from automations.ops.heartbeats import beat_heartbeat
-from automations.scheduling.due import automations_fire_due, seconds_until_next_due
+from automations.scheduling.due import (
+    automations_due_count,
+    automations_fire_due,
+    seconds_until_next_due,
+)
 from automations.scheduling.schedule_records import FIRE_TASK
+from config.metrics import SCHEDULER_DUE_BACKLOG, SCHEDULER_TICK
 from webhooks.dispatch import inbound_request_drain
 
 logger = logging.getLogger(__name__)
@@ -40,6 +45,10 @@ class AutomationScheduler(DatabaseScheduler):
         return super().enabled_models_qs().exclude(task=FIRE_TASK)
 
     def tick(self, *args, **kwargs) -> float:
+        with SCHEDULER_TICK.time():
+            return self._tick(*args, **kwargs)
+
+    def _tick(self, *args, **kwargs) -> float:
         busy = False
         beat_heartbeat()  # /status and the beat_silent alert: this loop still turns
         try:
@@ -65,6 +74,9 @@ class AutomationScheduler(DatabaseScheduler):
         events. True if more is waiting."""
         now = timezone.now()
         stats = automations_fire_due(now=now, after_batch=lambda: runs_dispatch_due(now=now))
+        # Counted only when the round stopped with more due (its time budget ran out): else
+        # every due row was claimed, and counting would cost a query on every idle tick.
+        SCHEDULER_DUE_BACKLOG.set(automations_due_count(now=now) if stats.more_due else 0)
         sent = runs_dispatch_due(now=now)
         if time.monotonic() - self.last_drain >= DRAIN_EVERY_SECONDS and inbound_request_drain():
             self.last_drain = time.monotonic()

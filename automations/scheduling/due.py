@@ -234,6 +234,11 @@ def automations_fire_due(
     return total
 
 
+def automations_due_count(*, now: datetime) -> int:
+    """Automations due and not yet fired (the scheduler's backlog, for /metrics)."""
+    return Automation.objects.filter(status=Automation.Status.ACTIVE, next_run_at__lte=now).count()
+
+
 def seconds_until_next_due(*, now: datetime) -> float | None:
     """Seconds until the earliest automation or pending run comes due (None: nothing is
     scheduled). Two index-only lookups."""
