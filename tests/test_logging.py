@@ -18,6 +18,7 @@ from automations.run_keys import manual_key
 from automations.tasks import execute_run
 from config.logs import formatter_config, redact_processor
 from tests.factories import automation
+from tests.live import SmtpInbox, Stack, http_post, wait_for
 from tests.log_leaks import leaks_in, patterns
 
 
@@ -133,3 +134,27 @@ def test_the_leak_checker_finds_a_known_secret_and_an_email():
     ]
     found = [(leak.line, leak.kind) for leak in leaks_in(lines, path="x.log", checks=checks)]
     assert found == [(2, "SECRET_KEY"), (3, "test secret"), (4, "candidate email")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_lines_are_json_and_its_access_line_has_no_webhook_token(tmp_path, celery_queue):
+    smtp = SmtpInbox().start()
+    stack = Stack(queue=celery_queue, smtp_port=smtp.port, tmp=tmp_path)
+    try:
+        base = stack.web(workers=1)
+        # A Zoho-style webhook URL whose secret rides in the query string.
+        http_post(base, f"/webhooks/ats/zoho/{uuid.uuid4()}/?token=sk-test-secret-q1", b"{}", {})
+        wait_for(
+            lambda: "/webhooks/ats/zoho/" in (tmp_path / "web.log").read_text(),
+            timeout=15,
+            what="gunicorn's access line",
+        )
+    finally:
+        stack.stop()
+        smtp.stop()
+    text = (tmp_path / "web.log").read_text()
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert any(line.get("logger") == "gunicorn.error" for line in lines), text
+    access = [line for line in lines if line.get("logger") == "gunicorn.access"]
+    assert access, text
+    assert "sk-test-secret-q1" not in text
