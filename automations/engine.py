@@ -23,6 +23,7 @@ from automations.models import Automation, AutomationRun
 from automations.run_caps import Held, concurrency_hold
 from automations.services import automation_pause
 from automations.time_limit import RunTimeLimitExceeded, time_limit
+from config import logs
 from config.celery import app as celery_app
 from config.metrics import observe_llm_usage, observe_run_finished
 from delivery.notify import notify_automation_paused
@@ -201,6 +202,8 @@ def run_execute_test(*, run_id: int) -> RunTestOutcome:
 
 def _execute(run: AutomationRun, now: datetime, *, on_result: OnResult | None = None) -> str:
     automation = run.automation
+    # Lines written deeper down (skills, delivery) say which run they belong to.
+    logs.bind(run_id=run.pk, automation_id=automation.pk, org_id=run.organization_id)
     if automation.status != Automation.Status.ACTIVE and run.triggered_by not in ALWAYS_RUN:
         return _finish(
             run,

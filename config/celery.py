@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import worker_process_shutdown
+from celery.signals import task_postrun, task_prerun, worker_process_shutdown
 from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -84,6 +84,36 @@ def _conf() -> dict:
 # settings to load (config/__init__.py imports it while settings are being imported).
 app.add_defaults(_conf)
 app.autodiscover_tasks()
+
+
+# Every log line a task writes carries the task's id and name and the ids it was given
+# (run_id, event_id, automation_id, connection_id, org_id); cleared when it ends, since a
+# worker process runs many tasks.
+_BOUND_ARGS = ("run_id", "event_id", "automation_id", "connection_id", "org_id")
+
+
+def _bind_task_context(task_id=None, task=None, args=None, kwargs=None, **_extra) -> None:
+    from config import logs
+
+    logs.clear()
+    ids = {"task_id": task_id, "task": getattr(task, "name", None)}
+    given = dict(kwargs or {})
+    # Positional arguments matched to the task's parameter names.
+    names = getattr(getattr(task, "run", None), "__code__", None)
+    if names is not None and args:
+        given.update(zip(names.co_varnames[: names.co_argcount], args, strict=False))
+    ids.update({k: given[k] for k in _BOUND_ARGS if k in given})
+    logs.bind(**ids)
+
+
+def _clear_task_context(**_extra) -> None:
+    from config import logs
+
+    logs.clear()
+
+
+task_prerun.connect(_bind_task_context, weak=False)
+task_postrun.connect(_clear_task_context, weak=False)
 
 
 @worker_process_shutdown.connect

@@ -47,3 +47,25 @@ def child_exit(server, worker) -> None:
     path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     if os.path.isdir(path):
         multiprocess.mark_process_dead(worker.pid, path)
+
+
+# -- Logs (config/logs.py) --------------------------------------------------------------------
+# gunicorn's own lines (gunicorn.error, gunicorn.access) go through the same JSON formatter as
+# Django's, so a log shipper reads one format. Under DEBUG gunicorn keeps its plain text.
+# The access line's message is access_log_format above (path without its query string).
+if os.environ.get("DEBUG", "").lower() not in ("1", "true", "yes", "on"):
+    from config.logs import formatter_config
+
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"structured": formatter_config(debug=False)},
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "structured"},
+        },
+        "loggers": {
+            "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        },
+    }
+    accesslog = "-"

@@ -95,6 +95,8 @@ LEVER_REPLAY_TOLERANCE_SECONDS = env_int("LEVER_REPLAY_TOLERANCE_SECONDS", 300)
 INBOUND_CLAIM_LEASE_SECONDS = env_int("INBOUND_CLAIM_LEASE_SECONDS", 600)
 
 MIDDLEWARE = [
+    # First: a request id (and later org/user ids) bound to every log line of the request.
+    "config.request_logging.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files from the app itself, compressed and cached, with no web server in front.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -422,19 +424,24 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Structured logs (config/logs.py): every library's records through structlog's
+# ProcessorFormatter: JSON lines unless DEBUG (then the console renderer), with the ids bound
+# for the request or task, secrets and emails redacted.
+from config.logs import configure_structlog, formatter_config  # noqa: E402
+
+configure_structlog()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-    },
+    "formatters": {"structured": formatter_config(debug=DEBUG)},
     # Webhook URLs may carry a secret in their query string (Zoho's token): the loggers that
-    # write request lines (runserver's django.server, django.request) cut it off.
+    # write request lines (runserver's django.server, django.request) cut it off; the
+    # formatter's redaction does the same for every other line.
     "filters": {"webhook_query": {"()": "config.log_redaction.WebhookQueryFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": "structured",
             "filters": ["webhook_query"],
         }
     },

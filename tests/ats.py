@@ -8,10 +8,11 @@ import json
 import time
 from pathlib import Path
 
+from tests.factories import made_up_secret
 from webhooks.models import AtsConnection
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SECRET = "test-webhook-secret-0123456789"
+SECRET = made_up_secret("webhook")
 
 
 def hexmac(secret: str, data: bytes) -> str:

@@ -10,6 +10,9 @@ import pytest
 # config/test_settings.py puts in the environment (so worker processes get them too).
 from config.test_settings import TEST_FIELD_ENCRYPTION_KEY as TEST_ENCRYPTION_KEY
 
+# Captures every log line of the suite and greps it for secrets and emails at the end.
+pytest_plugins = ["tests.plugins.log_capture"]
+
 # Test-only skills (tests/plugins/skills.py) load in this process and in the worker
 # processes integration tests start.
 os.environ.setdefault("SKILL_PLUGIN_MODULES", "tests.plugins.skills")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+
 import factory
 from django.contrib.auth import get_user_model
 
@@ -77,3 +79,9 @@ def automation(
     if kwargs["trigger_type"] == Automation.TriggerType.CRON:
         kwargs.setdefault("cron_expression", "0 9 * * 1")
     return automation_create(org=org, owner=owner, skill=skill(skill_slug), **kwargs)
+
+
+def made_up_secret(label: str) -> str:
+    """A made-up secret in the form the whole-suite leak check greps for
+    (tests/log_leaks.py TEST_SECRET): any log line carrying one fails the suite."""
+    return f"sk-test-secret-{label}-{secrets.token_hex(8)}"

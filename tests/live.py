@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -164,6 +165,16 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
         self.procs.clear()
+        self._hand_logs_to_leak_check()
+
+    def _hand_logs_to_leak_check(self) -> None:
+        # The whole-suite leak check (tests/plugins/log_capture.py) greps these too.
+        folder = os.environ.get("SKILLOMATIC_LOG_CAPTURE_DIR")
+        if not folder:
+            return
+        for path in sorted(self.tmp.glob("*.log")):
+            target = Path(folder) / f"live-{uuid.uuid4().hex[:8]}-{path.name}"
+            target.write_bytes(path.read_bytes())
 
     def logs(self) -> str:
         return "\n".join(

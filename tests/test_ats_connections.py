@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from accounts.models import Membership
 from tests.ats import post, signed
-from tests.factories import OrganizationFactory, UserFactory, member
+from tests.factories import OrganizationFactory, UserFactory, made_up_secret, member
 from webhooks import services
 from webhooks.ats_clients import api_client_for_connection, ats_client_for_org
 from webhooks.ats_read import NotSupported
@@ -36,7 +36,7 @@ from webhooks.selectors import (
 
 pytestmark = pytest.mark.django_db
 
-API_KEY = "gh-api-key-0123456789"
+API_KEY = made_up_secret("gh-api-key")
 GH_BODY = json.dumps({"action": "reject_candidate", "payload": {"candidate": {"id": 1}}}).encode()
 
 

@@ -18,8 +18,8 @@ from werkzeug import Response
 
 from automations.models import Automation, AutomationRun
 from automations.triggers.drain import inbound_drain, inbound_process
-from tests.ats import FIXTURES, connection, post, signed
-from tests.factories import OrganizationFactory, automation
+from tests.ats import FIXTURES, SECRET, connection, post, signed
+from tests.factories import OrganizationFactory, automation, made_up_secret
 from webhooks.models import InboundEvent
 from webhooks.polling import connection_poll
 from webhooks.providers.common import event as canonical
@@ -514,7 +514,7 @@ def test_both_mode_one_change_seen_by_webhook_and_poll_fires_one_run(client, htt
         "greenhouse",
         mode="both",
         base_url=httpserver.url_for("/v1"),
-        secrets={"webhook_secret": "test-webhook-secret-0123456789", "api_key": "k"},
+        secrets={"webhook_secret": SECRET, "api_key": made_up_secret("gh-api-key")},
     )
     onsite = event_automation(org, event_filter={"stage.to": "Onsite Interview"})
     clock = iter(datetime(2026, 1, 12, 17, m, tzinfo=UTC) for m in range(0, 60, 5))

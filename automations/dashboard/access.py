@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.profile import workplace_for
+from config import logs
 
 View = Callable[..., HttpResponse]
 
@@ -75,6 +76,8 @@ def dashboard_page(view: View | None = None, *, org_required: bool = True):
                     )
                 return redirect_to_login(request.get_full_path())
             request.workplace = workplace_for(user=request.user)
+            if request.workplace is not None:
+                logs.bind(org_id=request.workplace.org.pk)
             if request.workplace is None and org_required:
                 return _private(
                     render(request, "dashboard/no_org.html", status=403),

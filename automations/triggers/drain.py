@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from automations.triggers.matching import match_and_fire
+from config import logs
 from webhooks.models import AtsConnection, InboundEvent
 from webhooks.stages import known_state_apply, stage_names_resolve
 
@@ -108,6 +109,8 @@ def inbound_process_claimed(
     worker took the event). `unavailable`: connections whose ATS API failed in this drain,
     not asked again."""
     unavailable = set() if unavailable is None else unavailable
+    # Lines written while matching and firing say which event they belong to.
+    logs.bind(event_id=inbound.pk, connection_id=inbound.connection_id)
     try:
         event = stage_names_resolve(
             inbound.connection, inbound.event or {}, unavailable=unavailable
