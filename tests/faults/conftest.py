@@ -67,7 +67,9 @@ def stack(celery_queue, tmp_path, settings):
     live.env.update(
         MAINTENANCE_EVERY_SECONDS="3",
         RUN_RESEND_AFTER_SECONDS="10",
-        RUN_TIMEOUT_SECONDS="5",  # the reaper takes back a dead worker's run after 65 s
+        # Above a hanging channel's three 3 s tries; the reaper takes back a dead worker's run
+        # after this + 60 s.
+        RUN_TIMEOUT_SECONDS="20",
         ALLOWED_OUTBOUND_HOSTS="127.0.0.1",
         OUTBOUND_TOTAL_TIMEOUT="3",
         OUTBOUND_READ_TIMEOUT="3",

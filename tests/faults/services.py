@@ -149,6 +149,4 @@ def available() -> str | None:
         return "PostgreSQL (initdb) is not installed"
     if not shutil.which("redis-server"):
         return "redis-server is not installed"
-    if not shutil.which("faketime"):
-        return "faketime (libfaketime) is not installed"
     return None
