@@ -90,5 +90,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     elif session.testscollected > FULL_RUN_TESTS and lines < MIN_LINES_FULL_RUN:
         say(f"log leak check: only {lines} log lines captured; the capture is broken")
         session.exitstatus = 1
+    if not leaks:
+        say(f"log leak check: {lines} log lines read, no secret or candidate email in them")
     if getattr(session.config, "_log_capture_owner", False) and not leaks:
         shutil.rmtree(folder, ignore_errors=True)
