@@ -159,9 +159,21 @@ def all_settled(since, *, runs: int, stack) -> None:
     try:
         wait_for(db_retry(done), timeout=240, what=f"{runs} runs to finish", stack=stack)
     except AssertionError:
-        rows = AutomationRun.objects.filter(created_at__gte=since).values_list("status", "error_code")
-        deliveries = Delivery.objects.filter(run__created_at__gte=since).values_list("status", "attempts")
-        raise AssertionError(f"runs {list(rows)} deliveries {list(deliveries)}") from None
+        runs_now = AutomationRun.objects.filter(created_at__gte=since)
+        rows = list(runs_now.values_list("status", "error_code"))
+        deliveries = list(
+            Delivery.objects.filter(run__in=runs_now).values_list("status", "attempts")
+        )
+        raise AssertionError(f"runs {rows} deliveries {deliveries}") from None
+
+
+def start(stack, *, beats: int, workers: int = 2) -> None:
+    """The processes a fault lands among: `workers` prefork workers of two processes each
+    and `beats` beats sharing the schedule."""
+    for name in "ab"[:workers]:
+        stack.worker(f"worker-{name}", concurrency=2)
+    for name in "ab"[:beats]:
+        stack.beat(f"beat-{name}")
 
 
 def assert_held(figures) -> None:
@@ -175,10 +187,7 @@ def test_worker_sigkilled_mid_run(stack, org, owner, listener):
     channel = webhook_channel(org, owner, listener.url)
     due = timezone.now().replace(microsecond=0) + timedelta(seconds=4)
     slots = herd(org, owner, channel, 8, due, seconds=3)
-    stack.worker("worker-a", concurrency=2)
-    stack.worker("worker-b", concurrency=2)
-    stack.beat("beat-a")
-    stack.beat("beat-b")
+    start(stack, beats=2)
     wait_for(
         lambda: AutomationRun.objects.filter(status="running").count() >= 2,
         timeout=60,
@@ -201,10 +210,7 @@ def test_redis_down_during_a_webhook_burst(stack, org, owner, listener):
     auto = watcher(org, owner, channel)
     conn = connection(org, "greenhouse")
     base = stack.web(workers=2)
-    stack.worker("worker-a", concurrency=2)
-    stack.worker("worker-b", concurrency=2)
-    stack.beat("beat-a")
-    stack.beat("beat-b")
+    start(stack, beats=2)
     server = Redis.from_env()
     ats = Ats(base, conn, 30, spread=20).start()
     time.sleep(5)
@@ -231,10 +237,7 @@ def test_redis_down_during_a_webhook_burst(stack, org, owner, listener):
 def test_redis_down_during_a_cron_herd(stack, org, owner, listener):
     since = timezone.now()
     channel = webhook_channel(org, owner, listener.url)
-    stack.worker("worker-a", concurrency=2)
-    stack.worker("worker-b", concurrency=2)
-    stack.beat("beat-a")
-    stack.beat("beat-b")
+    start(stack, beats=2)
     due = timezone.now().replace(microsecond=0) + timedelta(seconds=5)
     slots = herd(org, owner, channel, 60, due)
     server = Redis.from_env()
@@ -256,8 +259,7 @@ def test_beat_killed_mid_herd(stack, org, owner, listener):
     since = timezone.now()
     channel = webhook_channel(org, owner, listener.url)
     stack.env["SCHEDULER_BATCH_SIZE"] = "5"  # many small batches: the kill lands mid-herd
-    stack.worker("worker-a", concurrency=2)
-    stack.worker("worker-b", concurrency=2)
+    start(stack, beats=0)
     due = timezone.now().replace(microsecond=0) + timedelta(seconds=6)
     slots = herd(org, owner, channel, 100, due)
     stack.beat("beat-a")
@@ -280,10 +282,7 @@ def test_postgres_restarted_during_runs_and_a_webhook_burst(stack, org, owner, l
     due = timezone.now().replace(microsecond=0) + timedelta(seconds=8)
     slots = herd(org, owner, channel, 6, due, seconds=4)
     base = stack.web(workers=2)
-    stack.worker("worker-a", concurrency=2)
-    stack.worker("worker-b", concurrency=2)
-    stack.beat("beat-a")
-    stack.beat("beat-b")
+    start(stack, beats=2)
     wait_for(
         lambda: AutomationRun.objects.filter(status="running").exists(),
         timeout=60,
@@ -323,9 +322,7 @@ def test_poison_messages(stack, org, owner, listener):
 
     execute_run.apply_async(args=[2_000_000_000])
     execute_run.apply_async(args=["not-an-id"])
-    stack.worker("worker-a", concurrency=2)
-    stack.worker("worker-b", concurrency=2)
-    stack.beat("beat-a")
+    start(stack, beats=1)
     due = timezone.now().replace(microsecond=0) + timedelta(seconds=4)
     slots = herd(org, owner, channel, 10, due)
     all_settled(since, runs=10, stack=stack)
@@ -354,9 +351,7 @@ def test_a_channel_that_hangs(stack, org, owner, listener):
         # No run retries (a failed channel would retry the run over minutes of backoff): the
         # run fails at once, saying which channel and why.
         Automation.objects.filter(pk__in=slots).update(retry_limit=0)
-        stack.worker("worker-a", concurrency=2)
-        stack.worker("worker-b", concurrency=2)
-        stack.beat("beat-a")
+        start(stack, beats=1)
         all_settled(since, runs=4, stack=stack)
         settle(3)
         figures = record(check("a channel that hangs", since=since, slots=slots, listener=listener))
