@@ -77,6 +77,20 @@ def signed(
     raise ValueError(provider)
 
 
+def greenhouse_stage_changes(
+    n: int, *, first_application: int
+) -> list[tuple[bytes, dict[str, str]]]:
+    """n signed Greenhouse stage-change deliveries (body, headers), one per application id
+    from `first_application` on: a burst of distinct events."""
+    template = json.loads((FIXTURES / "greenhouse" / "candidate_stage_change.json").read_bytes())
+    deliveries = []
+    for i in range(n):
+        template["payload"]["application"]["id"] = first_application + i
+        body, headers, _ = signed("greenhouse", json.dumps(template).encode())
+        deliveries.append((body, headers))
+    return deliveries
+
+
 def connection(org, provider: str, **fields) -> AtsConnection:
     fields.setdefault("secrets", {"webhook_secret": SECRET})
     fields.setdefault("name", f"{provider} test")

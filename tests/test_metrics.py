@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import glob
 import http.client
-import json
 import os
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from automations.engine import run_execute
 from automations.firing import run_fire
 from automations.models import AutomationRun
 from automations.run_keys import manual_key
-from tests.ats import FIXTURES, connection, signed
+from tests.ats import connection, greenhouse_stage_changes
 from tests.factories import OrganizationFactory, automation
 from tests.live import ROOT, SmtpInbox, Stack, free_port, http_post, wait_for
 
@@ -216,12 +215,7 @@ def stack(tmp_path, celery_queue):
 def test_webhook_counts_are_added_up_across_gunicorn_workers(stack, tmp_path):
     ats = connection(OrganizationFactory(), "greenhouse")
     path = f"/webhooks/ats/greenhouse/{ats.public_id}/"
-    template = json.loads((FIXTURES / "greenhouse" / "candidate_stage_change.json").read_bytes())
-    deliveries = []
-    for i in range(30):
-        template["payload"]["application"]["id"] = 2000 + i
-        body, headers, _ = signed("greenhouse", json.dumps(template).encode())
-        deliveries.append((body, headers))
+    deliveries = greenhouse_stage_changes(30, first_application=2000)
     base = stack.web(workers=2)
     # A new connection each: the kernel spreads them over both workers' sockets.
     with ThreadPoolExecutor(max_workers=8) as pool:

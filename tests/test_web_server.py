@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.ats import FIXTURES, connection, signed
+from tests.ats import connection, greenhouse_stage_changes
 from tests.factories import OrganizationFactory
 from tests.live import SmtpInbox, Stack, http_post
 from webhooks.models import InboundEvent
@@ -26,12 +26,10 @@ def post(base: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[in
 def test_concurrent_deliveries_through_gunicorn_are_each_stored_once(tmp_path, celery_queue):
     ats = connection(OrganizationFactory(), "greenhouse")
     path = f"/webhooks/ats/greenhouse/{ats.public_id}/"
-    template = json.loads((FIXTURES / "greenhouse" / "candidate_stage_change.json").read_bytes())
-    deliveries = []
-    for i in range(40):
-        template["payload"]["application"]["id"] = 1000 + i
-        body, headers, _ = signed("greenhouse", json.dumps(template).encode())
-        deliveries.append((body, {**headers, "Greenhouse-Event-ID": f"delivery-{i}"}))
+    deliveries = [
+        (body, {**headers, "Greenhouse-Event-ID": f"delivery-{i}"})
+        for i, (body, headers) in enumerate(greenhouse_stage_changes(40, first_application=1000))
+    ]
     # The ATS retries the first delivery five more times, at the same moment.
     deliveries += [deliveries[0]] * 5
     smtp = SmtpInbox().start()

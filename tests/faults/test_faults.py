@@ -6,7 +6,6 @@ Run with `make faults` (it starts the PostgreSQL and Redis these tests stop and 
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from datetime import timedelta
@@ -21,7 +20,7 @@ from automations.models import Automation, AutomationRun
 from automations.run_keys import slot_key
 from delivery.channel_services import channel_create
 from delivery.models import Delivery
-from tests.ats import FIXTURES, connection, signed
+from tests.ats import connection, greenhouse_stage_changes
 from tests.factories import OrganizationFactory, automation, member
 from tests.faults.conftest import db_retry, record, settle
 from tests.faults.invariants import CountingListener, check
@@ -95,14 +94,7 @@ class Ats:
         self.path = f"/webhooks/ats/greenhouse/{conn.public_id}/"
         self.accepted: set[str] = set()
         self.refused: list[int] = []
-        template = json.loads(
-            (FIXTURES / "greenhouse" / "candidate_stage_change.json").read_bytes()
-        )
-        self.deliveries = []
-        for i in range(n):
-            template["payload"]["application"]["id"] = 500_000 + i
-            body, headers, _ = signed("greenhouse", json.dumps(template).encode())
-            self.deliveries.append((body, headers))
+        self.deliveries = greenhouse_stage_changes(n, first_application=500_000)
         self.spread = spread
         self.give_up_after = give_up_after
         self.thread = threading.Thread(target=self._send, daemon=True)
