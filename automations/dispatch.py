@@ -97,8 +97,12 @@ def runs_resend_stale(
     a crashed broker or worker)."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=older_than_seconds)
+    # Sent "in the future": before the clock stepped back. Sending it again is harmless (a
+    # worker claims a run once), waiting for the clock to catch up is not.
+    future = now + timedelta(seconds=older_than_seconds)
     claimable = AutomationRun.objects.filter(
-        Q(status=AutomationRun.Status.PENDING) & Q(dispatched_at__lt=cutoff)
+        Q(status=AutomationRun.Status.PENDING)
+        & (Q(dispatched_at__lt=cutoff) | Q(dispatched_at__gt=future))
     )
     sent = _claim_publish_mark(claimable, now=now, limit=limit, order="dispatched_at")
     if sent:

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
+from django.db.models import Q
 from django.utils import timezone
 
 from automations.models import ProcessHeartbeat
@@ -87,12 +88,15 @@ def lease_take(*, now: datetime | None = None, seconds: float) -> bool:
         },
     )
     # A little under the period, so the process that took it last time can take it again
-    # on its next turn despite jitter.
+    # on its next turn despite jitter. A lease taken more than a period in the future was
+    # taken before the clock stepped back: free too, or no alert would be evaluated until
+    # the clock caught up.
     cutoff = now - timedelta(seconds=seconds * 0.9)
+    future = now + timedelta(seconds=seconds)
     return bool(
-        ProcessHeartbeat.objects.filter(name=LEASE_NAME, last_seen_at__lte=cutoff).update(
-            last_seen_at=now
-        )
+        ProcessHeartbeat.objects.filter(name=LEASE_NAME)
+        .filter(Q(last_seen_at__lte=cutoff) | Q(last_seen_at__gt=future))
+        .update(last_seen_at=now)
     )
 
 

@@ -149,4 +149,37 @@ def available() -> str | None:
         return "PostgreSQL (initdb) is not installed"
     if not shutil.which("redis-server"):
         return "redis-server is not installed"
+    if compiler() is None:
+        return "a C compiler (cc) is not installed (the clock-jump fault builds its clock)"
     return None
+
+
+class ClockShift:
+    """Steps the wall clock of the processes started with `env()` (tests/faults/clock_shift.c,
+    compiled here with the system's C compiler), as NTP stepping a machine's clock does;
+    their monotonic clock, PostgreSQL's and the test's own clocks run on."""
+
+    SOURCE = Path(__file__).with_name("clock_shift.c")
+
+    def __init__(self, folder: Path) -> None:
+        self.library = folder / "clock_shift.so"
+        self.file = folder / "clock-offset"
+        subprocess.run(
+            [compiler(), "-shared", "-fPIC", "-O2", "-Wall", "-o", str(self.library),
+             str(self.SOURCE), "-ldl"],
+            check=True,
+        )  # fmt: skip
+        self.shift(0)
+
+    def env(self) -> dict[str, str]:
+        return {"LD_PRELOAD": str(self.library), "CLOCK_SHIFT_FILE": str(self.file)}
+
+    def shift(self, seconds: int) -> None:
+        """From now on the processes' wall clock reads `seconds` away from the real one."""
+        partial = self.file.with_suffix(".new")
+        partial.write_text(str(seconds))
+        partial.replace(self.file)  # atomic: a reader never sees half a number
+
+
+def compiler() -> str | None:
+    return shutil.which("cc") or shutil.which("gcc")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 import redis
@@ -16,7 +17,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Organization
-from automations.models import Automation, AutomationRun
+from automations.firing import run_fire
+from automations.models import Automation, AutomationRun, ProcessHeartbeat
+from automations.ops.heartbeats import LEASE_NAME
 from automations.run_keys import slot_key
 from delivery.channel_services import channel_create
 from delivery.models import Delivery
@@ -24,7 +27,7 @@ from tests.ats import connection, greenhouse_stage_changes
 from tests.factories import OrganizationFactory, automation, member
 from tests.faults.conftest import db_retry, record, settle
 from tests.faults.invariants import CountingListener, check
-from tests.faults.services import Postgres, Redis
+from tests.faults.services import ClockShift, Postgres, Redis
 from tests.live import http_post, wait_for
 from webhooks.models import InboundEvent
 from webhooks.providers.common import body_hash
@@ -354,3 +357,84 @@ def test_a_channel_that_hangs(stack, org, owner, listener):
         assert all(d.last_error for d in failed)
     finally:
         hanging.stop()
+
+
+JUMP_SECONDS = 3600  # an hour: NTP stepping a clock that drifted, or a VM resumed
+
+
+def lost_run(org, owner, channel, *, sent_at) -> dict[int, set[str]]:
+    """A run marked sent at `sent_at` whose message the broker lost: only the sweeper's
+    resend can start it."""
+    auto = automation(
+        org=org, owner=owner, name="lost message", skill_slug="test-slow", params={"seconds": 0}
+    )
+    auto.delivery_channels.set([channel])
+    run, _ = run_fire(automation=auto, key=f"manual:{uuid4()}", triggered_by="manual", send=False)
+    AutomationRun.objects.filter(pk=run.pk).update(dispatched_at=sent_at)
+    return {auto.pk: {run.idempotency_key}}
+
+
+def test_clock_jumps_forward_then_back(stack, org, owner, listener, tmp_path):
+    """The machine's wall clock (workers' and beats') steps an hour ahead while runs are in
+    flight, then back to the right time; PostgreSQL's clock runs on. Slots due in the hour
+    jumped over run once, by their catch-up policy; after the step back nothing runs twice,
+    new slots run on time, and the sweeper and the alert evaluator keep turning (a last run
+    or a lease written an hour ahead must not hold them back for that hour)."""
+    clock = ClockShift(tmp_path)
+    stack.env.update(clock.env(), ALERT_EVALUATE_SECONDS="3")
+    since = timezone.now()
+    channel = webhook_channel(org, owner, listener.url)
+    t0 = timezone.now().replace(microsecond=0)
+    # Two runs in flight at the step, two pool processes free for the sweeper and reaper.
+    slots = herd(org, owner, channel, 2, t0 + timedelta(seconds=8), seconds=15)
+    slots |= herd(org, owner, channel, 10, t0 + timedelta(seconds=JUMP_SECONDS // 2))  # skipped
+    slots |= herd(org, owner, channel, 10, t0 + timedelta(seconds=JUMP_SECONDS + 20))
+    start(stack, beats=2)
+    wait_for(
+        lambda: AutomationRun.objects.filter(status="running").count() >= 2,
+        timeout=60,
+        what="runs to start before the jump",
+        stack=stack,
+    )
+    clock.shift(JUMP_SECONDS)
+    all_settled(since, runs=22, stack=stack)
+    # Sent under the clock an hour ahead, then lost: the resend must not wait for that hour.
+    slots |= lost_run(org, owner, channel, sent_at=timezone.now() + timedelta(hours=1))
+    clock.shift(0)
+    stepped_back = timezone.now()
+    # Sent after the step, then lost: the sweeper (a periodic task that last ran an hour
+    # "ahead") must still turn.
+    slots |= lost_run(org, owner, channel, sent_at=stepped_back)
+    due = stepped_back.replace(microsecond=0) + timedelta(seconds=8)
+    after = herd(org, owner, channel, 10, due)
+    slots |= after
+    all_settled(since, runs=34, stack=stack)
+    wait_for(
+        db_retry(
+            lambda: ProcessHeartbeat.objects.filter(
+                name=LEASE_NAME, last_seen_at__gte=stepped_back, last_seen_at__lte=timezone.now()
+            ).exists()
+        ),
+        timeout=30,
+        what="the alert evaluator to take its lease again after the step back",
+        stack=stack,
+    )
+    settle(5)
+    figures = record(
+        check("clock jumps forward 1 h, then back", since=since, slots=slots, listener=listener)
+    )
+    late = [
+        (run.started_at - run.scheduled_for).total_seconds()
+        for run in AutomationRun.objects.filter(automation_id__in=after)
+    ]
+    figures.notes.append(f"slots after the step back started at most {max(late):.1f} s late")
+    # The reaper judges "running too long" by the wall clock: the runs in flight at the step
+    # look an hour old, are taken back (their outcome dropped, fenced by started_at) and run
+    # again, delivered once.
+    rerun = AutomationRun.objects.filter(created_at__gte=since, attempt__gt=1).count()
+    figures.notes.append(f"{rerun} runs in flight at the forward step were taken back and rerun")
+    assert_held(figures)
+    assert figures.completed == 34 and figures.delivered == 34
+    assert max(late) < 15, late
+    beats = "".join(path.read_text(errors="replace") for path in tmp_path.glob("beat-*.log"))
+    assert "clock jumped forward by 3600 s" in beats and "clock jumped back by 3600 s" in beats
