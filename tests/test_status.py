@@ -50,7 +50,11 @@ def test_healthy_is_200_with_every_part(client, healthy):
     assert code == 200, body
     assert body["ok"] is True and body["failing"] == []
     assert body["database"]["ok"] and body["broker"]["ok"]
-    assert body["beat"]["heartbeat_age_seconds"] < 5
+    # The age the heartbeat really has (the first request imports every URL module, seconds
+    # under load, so "small" alone would be a race).
+    beat = ProcessHeartbeat.objects.get(kind=ProcessHeartbeat.Kind.BEAT)
+    age = (timezone.now() - beat.last_seen_at).total_seconds()
+    assert age - 2 <= body["beat"]["heartbeat_age_seconds"] <= age
     assert body["workers"]["alive"] == 1
     assert set(body["runs"]) >= {"unsent", "queued", "running", "oldest_waiting_seconds"}
     assert body["runs"]["failed_last_hour"] == 0
