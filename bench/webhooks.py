@@ -26,12 +26,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.processes import open_loop, start_gunicorn  # noqa: E402
 from bench.services import postgres_and_redis, recreate_database  # noqa: E402
 
 SECRET = "bench-webhook-secret"
@@ -76,33 +76,6 @@ function done(summary, latency, requests)
     summary.duration, latency:percentile(50), latency:percentile(99)))
 end
 """
-
-
-def start_gunicorn(
-    env: dict, port: int, workers: int, log: Path, worker_class: str, threads: int
-) -> subprocess.Popen:
-    """gunicorn with the production settings (config/gunicorn.py); --worker-class gthread
-    measures the thread-pool alternative instead."""
-    args = ["-c", "config/gunicorn.py", "-b", f"127.0.0.1:{port}", "-w", str(workers)]
-    if worker_class != "gevent":
-        args += ["--worker-class", worker_class, "--threads", str(threads)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", *args, "--log-level", "warning", "config.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=open(log, "ab"),  # noqa: SIM115 (lives as long as the server)
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    import urllib.request
-
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1)
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not start; see {log}")
 
 
 def wrk(
@@ -192,60 +165,19 @@ async def fixed_rate(
     seconds: int,
     connections: int = 16,
 ) -> dict:
-    """Open-loop load: request i is due at start + i/rate; its latency counts from then, so a
-    slow server cannot hide its queueing (no coordinated omission)."""
+    """Open-loop load at `rate` a second (bench/processes.py open_loop)."""
     total = rate * seconds
-    latencies: list[float] = []
-    failures = 0
-    start = time.perf_counter() + 0.2
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    signed = [deliveries.one() for _ in range(total)]  # signed before the clock starts
-    for i in range(total):
-        queue.put_nowait(i)
-
-    async def client() -> None:
-        nonlocal failures
-        reader = writer = None
-        while not queue.empty():
-            i = queue.get_nowait()
-            due = start + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if writer is None:
-                reader, writer = await asyncio.open_connection(host, port)
-            body, signature = signed[i]
-            head = (
-                f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-                f"Signature: {signature}\r\nGreenhouse-Event-ID: fixed-{i}\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n"
-            ).encode()
-            writer.write(head + body)
-            await writer.drain()
-            status_line = await reader.readline()
-            length, close = 0, False
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.decode().partition(":")
-                if name.lower() == "content-length":
-                    length = int(value)
-                elif name.lower() == "connection" and "close" in value.lower():
-                    close = True
-            await reader.readexactly(length)
-            latencies.append(time.perf_counter() - due)
-            if b" 200 " not in status_line:
-                failures += 1
-            if close:  # the server does not keep connections (sync workers)
-                writer.close()
-                reader = writer = None
-        if writer is not None:
-            writer.close()
-
-    await asyncio.gather(*(client() for _ in range(connections)))
-    latencies.sort()
+    requests = []
+    for i in range(total):  # signed before the clock starts
+        body, signature = deliveries.one()
+        headers = {"Signature": signature, "Greenhouse-Event-ID": f"fixed-{i}"}
+        requests.append((path, body, headers))
+    answers = await open_loop(host, port, requests, rate, connections)
+    latencies = sorted(latency for _due, latency, _status in answers)
     return {
         "rate": rate,
         "requests": total,
-        "failures": failures,
+        "failures": sum(1 for _due, _latency, status in answers if status != 200),
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
     }
