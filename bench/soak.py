@@ -453,7 +453,7 @@ def main() -> None:
                     KnownApplication.objects.filter(connection=seeded["polled"]).count()
                     >= len(harvest.apps)
                 ),
-                timeout=180,
+                timeout=300,  # the poller first turns a minute or two after the beats start
                 what="the first poll",
             )
             started = time.monotonic()
