@@ -171,6 +171,16 @@ def start(stack, *, beats: int, workers: int = 2) -> None:
         stack.beat(f"beat-{name}")
 
 
+def wait_running(n: int, stack) -> None:
+    """Until `n` runs are running: the moment a fault is meant to land in."""
+    wait_for(
+        lambda: AutomationRun.objects.filter(status="running").count() >= n,
+        timeout=60,
+        what=f"{n} runs to start",
+        stack=stack,
+    )
+
+
 def assert_held(figures) -> None:
     assert not figures.broken(), figures.line()
 
@@ -183,12 +193,7 @@ def test_worker_sigkilled_mid_run(stack, org, owner, listener):
     due = timezone.now().replace(microsecond=0) + timedelta(seconds=4)
     slots = herd(org, owner, channel, 8, due, seconds=3)
     start(stack, beats=2)
-    wait_for(
-        lambda: AutomationRun.objects.filter(status="running").count() >= 2,
-        timeout=60,
-        what="runs to start",
-        stack=stack,
-    )
+    wait_running(2, stack)
     stack.kill("worker-a")
     all_settled(since, runs=8, stack=stack)
     settle(5)
@@ -390,12 +395,7 @@ def test_clock_jumps_forward_then_back(stack, org, owner, listener, tmp_path):
     slots |= herd(org, owner, channel, 10, t0 + timedelta(seconds=JUMP_SECONDS // 2))  # skipped
     slots |= herd(org, owner, channel, 10, t0 + timedelta(seconds=JUMP_SECONDS + 20))
     start(stack, beats=2)
-    wait_for(
-        lambda: AutomationRun.objects.filter(status="running").count() >= 2,
-        timeout=60,
-        what="runs to start before the jump",
-        stack=stack,
-    )
+    wait_running(2, stack)
     clock.shift(JUMP_SECONDS)
     all_settled(since, runs=22, stack=stack)
     # Sent under the clock an hour ahead, then lost: the resend must not wait for that hour.
