@@ -283,12 +283,7 @@ def test_postgres_restarted_during_runs_and_a_webhook_burst(stack, org, owner, l
     slots = herd(org, owner, channel, 6, due, seconds=4)
     base = stack.web(workers=2)
     start(stack, beats=2)
-    wait_for(
-        lambda: AutomationRun.objects.filter(status="running").exists(),
-        timeout=60,
-        what="runs to start",
-        stack=stack,
-    )
+    wait_running(1, stack)
     ats = Ats(base, conn, 20, spread=10).start()
     time.sleep(2)
     Postgres.from_env().restart(down_for=5)
