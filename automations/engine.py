@@ -163,8 +163,9 @@ def _run_readers() -> tuple[plain_sql.Reader, ...]:
     )
 
 
-# Both backends quote names alike ("attempt"), so the fragment is the same text for both.
+# Both backends quote names alike ("attempt"), so the fragments are the same for both.
 _ATTEMPT_PLUS_ONE = plain_sql.Sql('"attempt" + 1')
+_FINISHED_AUTOMATION = plain_sql.Sql('(SELECT "automation_id" FROM finished)')
 
 
 def _claimed_run(run_id: int) -> tuple[AutomationRun, int]:
@@ -361,20 +362,15 @@ def _execute(run: AutomationRun, now: datetime, *, on_result: OnResult | None = 
         )
 
     summary = result.summary if not nothing_new else f"{result.summary} Nothing new to deliver."
-    status = _finish(
+    return _finish(
         run,
         AutomationRun.Status.COMPLETED,
+        # A completed run resets the failure count and is the next run's `since`.
+        automation_values={"consecutive_failures": 0, "last_run_at": run.started_at},
         output_summary=summary,
         output_hash=digest,
         deliveries=deliveries,
     )
-    if status == AutomationRun.Status.COMPLETED:
-        plain_sql.update(
-            Automation,
-            values={"consecutive_failures": 0, "last_run_at": run.started_at},
-            pk=automation.pk,
-        )
-    return status
 
 
 def _record_llm_usage(run: AutomationRun, usage: LlmUsage, *, now: datetime) -> None:
@@ -424,23 +420,39 @@ def _same_as_last_poll(run: AutomationRun, digest: str) -> bool:
     return last == digest
 
 
-def _finish(run: AutomationRun, status: str, **fields) -> str:
-    """Record a final outcome, if the run is still ours (not reaped meanwhile)."""
+def _finish(
+    run: AutomationRun, status: str, *, automation_values: dict | None = None, **fields
+) -> str:
+    """Record a final outcome, if the run is still ours (not reaped meanwhile), and then
+    (only then) set `automation_values` on its automation."""
     now = timezone.now()
     duration = int((now - run.started_at).total_seconds() * 1000) if run.started_at else None
-    updated = plain_sql.update(
-        AutomationRun,
-        values={
-            "status": status,
-            "finished_at": now,
-            "duration_ms": duration,
-            "updated_at": now,
-            **fields,
-        },
-        pk=run.pk,
-        status=AutomationRun.Status.RUNNING,
-        started_at=run.started_at,
-    )
+    values = {
+        "status": status,
+        "finished_at": now,
+        "duration_ms": duration,
+        "updated_at": now,
+        **fields,
+    }
+    ours = {"pk": run.pk, "status": AutomationRun.Status.RUNNING, "started_at": run.started_at}
+    if automation_values and connection.vendor == "postgresql":
+        # One statement: the automation is updated only if the run's update matched.
+        finish, finish_params = plain_sql.update_sql(AutomationRun, values=values, conditions=ours)
+        touch, touch_params = plain_sql.update_sql(
+            Automation,
+            values=automation_values,
+            conditions={"pk": _FINISHED_AUTOMATION},
+        )
+        key = plain_sql.column(AutomationRun, "automation")
+        ((updated,),) = plain_sql.fetch(
+            f"WITH finished AS ({finish} RETURNING {key}), touched AS ({touch} RETURNING 1) "
+            "SELECT COUNT(*) FROM finished",
+            [*finish_params, *touch_params],
+        )
+    else:
+        updated = plain_sql.update(AutomationRun, values=values, **ours)
+        if updated and automation_values:
+            plain_sql.update(Automation, values=automation_values, pk=run.automation_id)
     if not updated:
         logger.warning("run %s was taken back (reaped) before it finished; outcome dropped", run.pk)
         return "lost"

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 
 _OPS = {"": "=", "lte": "<=", "lt": "<", "gte": ">=", "gt": ">", "ne": "<>"}
 
@@ -75,14 +75,45 @@ def _fields(model: type[models.Model]) -> dict[str, models.Field]:
     return found
 
 
-def prep(model: type[models.Model], name: str, value: Any) -> Any:
+# Fields whose get_db_prep_save returns a value of this exact type (or None) unchanged.
+# Looked up by the field's exact class, so a subclass with its own preparation
+# (config.fields.EncryptedJSONField is a TextField) always goes the full way.
+_AS_IS: dict[type[models.Field], type] = {
+    models.CharField: str,
+    models.TextField: str,
+    models.SlugField: str,
+    models.BooleanField: bool,
+    models.AutoField: int,
+    models.BigAutoField: int,
+    models.IntegerField: int,
+    models.SmallIntegerField: int,
+    models.BigIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+    models.ForeignKey: int,  # integer keys here; anything else goes the full way
+}
+
+
+def prep(model: type[models.Model], name: str, value: Any, conn=None) -> Any:
     """`value` as the database takes it for field `name` (what the ORM would send)."""
     if isinstance(value, Sql):
         raise TypeError("an Sql fragment is not a value")
     f = _field(model, name)
+    kind = _AS_IS.get(type(f))
+    if (
+        kind is not None
+        and (value is None or type(value) is kind)
+        and (type(f) is not models.ForeignKey or value is None or _int_key(f))
+    ):
+        return value
     if isinstance(f, models.ForeignKey) and isinstance(value, models.Model):
         value = value.pk
-    return f.get_db_prep_save(value, connection)
+    return f.get_db_prep_save(value, conn or connections[DEFAULT_DB_ALIAS])
+
+
+@functools.cache
+def _int_key(f: models.ForeignKey) -> bool:
+    return type(f.target_field) in (models.AutoField, models.BigAutoField, models.IntegerField)
 
 
 def _shape(items: dict[str, Any]) -> tuple:
@@ -104,6 +135,7 @@ def _where_text(model: type[models.Model], conditions: dict[str, Any], alias: st
 
 
 def _params(model: type[models.Model], items: dict[str, Any], *, conditions: bool) -> list:
+    conn = connections[DEFAULT_DB_ALIAS]
     params: list[Any] = []
     for key, value in items.items():
         if isinstance(value, Sql):
@@ -111,7 +143,7 @@ def _params(model: type[models.Model], items: dict[str, Any], *, conditions: boo
         elif value is None and conditions and key.partition("__")[2] in ("", "ne"):
             continue  # IS NULL takes no parameter
         else:
-            params.append(prep(model, key.partition("__")[0], value))
+            params.append(prep(model, key.partition("__")[0], value, conn))
     return params
 
 
@@ -146,7 +178,7 @@ def update(model: type[models.Model], *, values: dict[str, Any], **conditions: A
     """`model.objects.filter(**conditions).update(**values)` (equality and the lookups in
     _OPS only; no auto_now: pass updated_at when the ORM call did); rows changed."""
     sql, params = update_sql(model, values=values, conditions=conditions)
-    with connection.cursor() as cur:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cur:
         cur.execute(sql, params)
         return cur.rowcount
 
@@ -170,10 +202,11 @@ def insert(
         return text + f" RETURNING {column(model, 'pk')}"
 
     sql = cached(("insert", model, names, len(rows), suffix.text if suffix else None), build)
-    params = [prep(model, n, row[n]) for row in rows for n in names]
+    conn = connections[DEFAULT_DB_ALIAS]
+    params = [prep(model, n, row[n], conn) for row in rows for n in names]
     if suffix is not None:
         params.extend(suffix.params)
-    with connection.cursor() as cur:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cur:
         cur.execute(sql, params)
         # RETURNING gives rows in VALUES order on both backends for a plain multi-row INSERT.
         return [r[0] for r in cur.fetchall()]
@@ -230,6 +263,6 @@ class Reader:
 
 
 def fetch(sql: str, params: Iterable[Any]) -> list[tuple]:
-    with connection.cursor() as cur:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cur:
         cur.execute(sql, list(params))
         return cur.fetchall()
