@@ -102,7 +102,9 @@ def prep(model: type[models.Model], name: str, value: Any, conn=None) -> Any:
     kind = _AS_IS.get(type(f))
     if (
         kind is not None
-        and (value is None or type(value) is kind)
+        # A str subclass (a TextChoices member) is what CharField.to_python keeps as it is;
+        # an int must be exactly int (IntegerField turns True into 1).
+        and (value is None or type(value) is kind or (kind is str and isinstance(value, str)))
         and (type(f) is not models.ForeignKey or value is None or _int_key(f))
     ):
         return value
