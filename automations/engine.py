@@ -4,6 +4,7 @@ can never both act on the same run."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -13,17 +14,19 @@ from datetime import datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import Organization
 from automations.dispatch import EXECUTE_TASK
 from automations.llm_gate import llm_gate_for, llm_spend_add
 from automations.models import Automation, AutomationRun
-from automations.run_caps import Held, concurrency_hold
+from automations.run_caps import Held, concurrency_hold, running_runs_sql
 from automations.services import automation_pause
 from automations.time_limit import RunTimeLimitExceeded, time_limit
-from config import logs
+from config import logs, plain_sql
 from config.celery import app as celery_app
 from config.metrics import observe_llm_usage, observe_run_finished
 from delivery.notify import notify_automation_paused
@@ -31,7 +34,7 @@ from delivery.services import deliver_result
 from skills.models import Skill
 from skills.registry import implementation_for
 from skills.results import LlmError, LlmUsage, SkillContext, SkillError, SkillResult
-from webhooks.ats_clients import ats_client_for_org
+from webhooks.ats_clients import OrgAtsClient
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +68,7 @@ def build_context(
     return SkillContext(
         org=automation.organization,
         params=automation.params,
-        client=ats_client_for_org(org=automation.organization),
+        client=OrgAtsClient(automation.organization),
         now=now,
         time_zone=automation.time_zone,
         since=automation.last_run_at,
@@ -101,22 +104,26 @@ def run_execute(
     is handed the skill's full result, which is never stored (only its summary is).
     `limit_seconds`: a shorter limit than RUN_TIMEOUT_SECONDS (a test inside a web request)."""
     now = timezone.now()
-    claimed = AutomationRun.objects.filter(
-        pk=run_id, status=AutomationRun.Status.PENDING, scheduled_for__lte=now + CLAIM_SKEW
-    ).update(
-        status=AutomationRun.Status.RUNNING,
-        started_at=now,
-        attempt=F("attempt") + 1,
-        updated_at=now,
+    # The claim: one conditional UPDATE, so of two workers given the same run one changes
+    # the row and the other changes nothing.
+    claimed = plain_sql.update(
+        AutomationRun,
+        values={
+            "status": AutomationRun.Status.RUNNING,
+            "started_at": now,
+            "attempt": _ATTEMPT_PLUS_ONE,
+            "updated_at": now,
+        },
+        pk=run_id,
+        status=AutomationRun.Status.PENDING,
+        scheduled_for__lte=now + CLAIM_SKEW,
     )
     if not claimed:
         logger.info("run %s not claimed: already taken, finished or not yet due", run_id)
         return "not-claimed"
 
-    run = AutomationRun.objects.select_related(
-        "automation__skill", "automation__organization", "automation__owner", "for_user"
-    ).get(pk=run_id)
-    held = concurrency_hold(run=run)
+    run, running = _claimed_run(run_id)
+    held = concurrency_hold(run=run, running=running)
     if held is not None:
         return _wait_for_slot(run, now, held)
     limit = min(limit_seconds or settings.RUN_TIMEOUT_SECONDS, settings.RUN_TIMEOUT_SECONDS)
@@ -141,6 +148,67 @@ def run_execute(
         if outcome == "lost":  # the limit struck just after the outcome was recorded
             return AutomationRun.objects.values_list("status", flat=True).get(pk=run.pk)
         return outcome
+
+
+@functools.cache
+def _run_readers() -> tuple[plain_sql.Reader, ...]:
+    user = get_user_model()
+    return (
+        plain_sql.Reader(AutomationRun, "r"),
+        plain_sql.Reader(Automation, "a"),
+        plain_sql.Reader(Skill, "s"),
+        plain_sql.Reader(Organization, "o"),
+        plain_sql.Reader(user, "u"),
+        plain_sql.Reader(user, "f"),
+    )
+
+
+# Both backends quote names alike ("attempt"), so the fragments are the same for both.
+_ATTEMPT_PLUS_ONE = plain_sql.Sql('"attempt" + 1')
+_FINISHED_AUTOMATION = plain_sql.Sql('(SELECT "automation_id" FROM finished)')
+
+
+def _claimed_run(run_id: int) -> tuple[AutomationRun, int]:
+    """The run just claimed with its automation, skill, org, owner and member, and how many
+    runs its org has running now (this one included): one statement, sent after the claim
+    committed, so the count sees every claim that committed before it (run_caps'
+    concurrency_hold says why that is what makes the cap hold)."""
+    readers = _run_readers()
+    sql = plain_sql.cached(("engine.claimed_run",), lambda: _claimed_run_sql(readers))
+    (row,) = plain_sql.fetch(sql, [run_id, run_id])
+    at = 0
+    found = []
+    for reader in readers:
+        found.append(reader.read(row, at))
+        at += len(reader)
+    run, automation, skill, org, owner, for_user = found
+    automation.skill, automation.organization, automation.owner = skill, org, owner
+    run.automation, run.for_user = automation, for_user
+    if run.organization_id == org.pk:
+        run.organization = org
+    return run, row[at]
+
+
+def _claimed_run_sql(readers: tuple[plain_sql.Reader, ...]) -> str:
+    run_r, auto_r, skill_r, org_r, owner_r, for_r = readers
+    q, col = plain_sql.qn, plain_sql.column
+    user = get_user_model()
+    return (
+        f"SELECT {run_r.columns}, {auto_r.columns}, {skill_r.columns}, {org_r.columns}, "
+        f"{owner_r.columns}, {for_r.columns}, ({running_runs_sql()}) "
+        f"FROM {plain_sql.table(AutomationRun)} {q('r')} "
+        f"JOIN {plain_sql.table(Automation)} {q('a')} "
+        f"ON {col(Automation, 'pk', 'a')} = {col(AutomationRun, 'automation', 'r')} "
+        f"JOIN {plain_sql.table(Skill)} {q('s')} "
+        f"ON {col(Skill, 'pk', 's')} = {col(Automation, 'skill', 'a')} "
+        f"JOIN {plain_sql.table(Organization)} {q('o')} "
+        f"ON {col(Organization, 'pk', 'o')} = {col(Automation, 'organization', 'a')} "
+        f"JOIN {plain_sql.table(user)} {q('u')} "
+        f"ON {col(user, 'pk', 'u')} = {col(Automation, 'owner', 'a')} "
+        f"LEFT JOIN {plain_sql.table(user)} {q('f')} "
+        f"ON {col(user, 'pk', 'f')} = {col(AutomationRun, 'for_user', 'r')} "
+        f"WHERE {col(AutomationRun, 'pk', 'r')} = %s"
+    )
 
 
 def _wait_for_slot(run: AutomationRun, now: datetime, held: Held) -> str:
@@ -294,18 +362,15 @@ def _execute(run: AutomationRun, now: datetime, *, on_result: OnResult | None = 
         )
 
     summary = result.summary if not nothing_new else f"{result.summary} Nothing new to deliver."
-    status = _finish(
+    return _finish(
         run,
         AutomationRun.Status.COMPLETED,
+        # A completed run resets the failure count and is the next run's `since`.
+        automation_values={"consecutive_failures": 0, "last_run_at": run.started_at},
         output_summary=summary,
         output_hash=digest,
         deliveries=deliveries,
     )
-    if status == AutomationRun.Status.COMPLETED:
-        Automation.objects.filter(pk=automation.pk).update(
-            consecutive_failures=0, last_run_at=run.started_at
-        )
-    return status
 
 
 def _record_llm_usage(run: AutomationRun, usage: LlmUsage, *, now: datetime) -> None:
@@ -355,13 +420,39 @@ def _same_as_last_poll(run: AutomationRun, digest: str) -> bool:
     return last == digest
 
 
-def _finish(run: AutomationRun, status: str, **fields) -> str:
-    """Record a final outcome, if the run is still ours (not reaped meanwhile)."""
+def _finish(
+    run: AutomationRun, status: str, *, automation_values: dict | None = None, **fields
+) -> str:
+    """Record a final outcome, if the run is still ours (not reaped meanwhile), and then
+    (only then) set `automation_values` on its automation."""
     now = timezone.now()
     duration = int((now - run.started_at).total_seconds() * 1000) if run.started_at else None
-    updated = AutomationRun.objects.filter(
-        pk=run.pk, status=AutomationRun.Status.RUNNING, started_at=run.started_at
-    ).update(status=status, finished_at=now, duration_ms=duration, updated_at=now, **fields)
+    values = {
+        "status": status,
+        "finished_at": now,
+        "duration_ms": duration,
+        "updated_at": now,
+        **fields,
+    }
+    ours = {"pk": run.pk, "status": AutomationRun.Status.RUNNING, "started_at": run.started_at}
+    if automation_values and connection.vendor == "postgresql":
+        # One statement: the automation is updated only if the run's update matched.
+        finish, finish_params = plain_sql.update_sql(AutomationRun, values=values, conditions=ours)
+        touch, touch_params = plain_sql.update_sql(
+            Automation,
+            values=automation_values,
+            conditions={"pk": _FINISHED_AUTOMATION},
+        )
+        key = plain_sql.column(AutomationRun, "automation")
+        ((updated,),) = plain_sql.fetch(
+            f"WITH finished AS ({finish} RETURNING {key}), touched AS ({touch} RETURNING 1) "
+            "SELECT COUNT(*) FROM finished",
+            [*finish_params, *touch_params],
+        )
+    else:
+        updated = plain_sql.update(AutomationRun, values=values, **ours)
+        if updated and automation_values:
+            plain_sql.update(Automation, values=automation_values, pk=run.automation_id)
     if not updated:
         logger.warning("run %s was taken back (reaped) before it finished; outcome dropped", run.pk)
         return "lost"

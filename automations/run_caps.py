@@ -36,8 +36,9 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from accounts.audit import audit_changes, audit_record
-from accounts.plans import limits_for
+from accounts.plans import PLANS, limits_for
 from automations.models import Automation, AutomationRun
+from config import plain_sql
 
 logger = logging.getLogger(__name__)
 
@@ -190,22 +191,45 @@ def _storm(automation: Automation, *, events: int, limit: int) -> Held:
     )
 
 
-def concurrency_hold(*, run: AutomationRun) -> Held | None:
+# The engine counts an org's running runs up to one past the largest cap of any plan (the
+# count stops there, so its cost is bounded by the cap, not by how many are running).
+RUNNING_COUNT_LIMIT = max(plan.max_concurrent_runs for plan in PLANS.values()) + 1
+
+
+def running_runs_sql() -> str:
+    """A scalar subquery with one parameter, a run's id: how many runs (tests aside) that
+    run's org has running, up to RUNNING_COUNT_LIMIT. The engine sends it in the statement
+    that loads the run it has just claimed."""
+    table = plain_sql.table(Run)
+    org, status, trigger = (
+        plain_sql.column(Run, n) for n in ("organization", "status", "triggered_by")
+    )
+    pk = plain_sql.column(Run, "pk")
+    return (
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {org} = "
+        f"(SELECT {org} FROM {table} WHERE {pk} = %s) AND {status} = '{Run.Status.RUNNING}' "
+        f"AND {trigger} <> '{Run.TriggeredBy.TEST}' LIMIT {RUNNING_COUNT_LIMIT}) running"
+    )
+
+
+def concurrency_hold(*, run: AutomationRun, running: int | None = None) -> Held | None:
     """Called by the engine just after it claimed `run` (set it running): None if the org is
     within its cap on concurrent runs, counting this run; else the cap. Claim first, count
     after: each worker counts after its own claim is committed, so of workers racing for the
     last slot the last to claim sees them all, and no set of runs past the cap all proceed
-    (at worst both racers back off and are re-sent)."""
+    (at worst both racers back off and are re-sent). `running`: the count, when the caller
+    read it (running_runs_sql, sent after its claim committed); else counted here."""
     if run.triggered_by == Run.TriggeredBy.TEST:
         return None
     org = run.automation.organization
     cap = limits_for(org).max_concurrent_runs
-    running = (
-        Run.objects.filter(organization_id=run.organization_id, status=Run.Status.RUNNING)
-        .exclude(triggered_by=Run.TriggeredBy.TEST)
-        .order_by()[: cap + 1]
-        .count()
-    )
+    if running is None:
+        running = (
+            Run.objects.filter(organization_id=run.organization_id, status=Run.Status.RUNNING)
+            .exclude(triggered_by=Run.TriggeredBy.TEST)
+            .order_by()[: cap + 1]
+            .count()
+        )
     if running <= cap:
         return None
     limits = limits_for(org)

@@ -5,6 +5,7 @@ marked failing and its owner told. One channel failing never stops the others.""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import AuditAction
+from config import plain_sql
 from config.metrics import DELIVERIES
 from delivery.channel_services import (
     channel_audit,
@@ -84,49 +86,140 @@ NOT_RESENT_AFTER_CRASH = {
 }
 
 
+# Channels whose send writes only to our own database (the in-app inbox): the send, its
+# attempt and the delivery's outcome commit together or not at all, so no 'attempting' mark
+# is written before the send (a worker that dies mid-send leaves nothing half-done, and the
+# retry sends it, as it would have anyway: the inbox keeps one item per run and user).
+IN_TRANSACTION = {DeliveryChannel.Kind.IN_APP}
+
+
 def _mark_attempting(delivery: Delivery, started_at) -> None:
-    # Its own short transaction (committed at once in the workers' autocommit mode): if the
-    # process dies while the channel is taking the message, this row is the evidence.
-    with transaction.atomic():
-        Delivery.objects.filter(pk=delivery.pk).update(
-            status=Delivery.Status.ATTEMPTING, attempt_started_at=started_at
+    # Committed at once (the workers' autocommit mode), before the send: if the process dies
+    # while the channel is taking the message, this row is the evidence. A delivery not yet
+    # written is inserted in that state (one statement, not an insert and an update).
+    if delivery.pk is None:
+        delivery.status, delivery.attempt_started_at = Delivery.Status.ATTEMPTING, started_at
+        _insert_delivery(delivery)
+        return
+    plain_sql.update(
+        Delivery,
+        values={"status": Delivery.Status.ATTEMPTING, "attempt_started_at": started_at},
+        pk=delivery.pk,
+    )
+
+
+def _insert_delivery(delivery: Delivery) -> None:
+    fields = Delivery._meta.concrete_fields
+    (delivery.pk,) = plain_sql.insert(
+        Delivery,
+        [{f.attname: getattr(delivery, f.attname) for f in fields if not f.primary_key}],
+    )
+    delivery._state.adding = False
+
+
+def _new_delivery(run, channel: DeliveryChannel) -> Delivery:
+    """This run's record for `channel`, not written yet (it is written with the first try's
+    mark or outcome)."""
+    now = timezone.now()
+    return Delivery(run_id=run.pk, channel=channel, created_at=now, updated_at=now)
+
+
+def _as_error(exc: Exception, channel: DeliveryChannel) -> DeliveryError:
+    if isinstance(exc, DeliveryError):
+        return exc
+    if isinstance(exc, KeyError):
+        return DeliveryError(f"The channel's configuration lacks {exc}.", permanent=True)
+    logger.exception("channel %s crashed", channel.pk)
+    return DeliveryError(f"{type(exc).__name__}: {exc}")
+
+
+def _sender(channel: DeliveryChannel) -> Callable[..., str]:
+    sender = SENDERS.get(channel.kind)
+    if sender is None:
+        raise DeliveryError(f"Unknown channel kind {channel.kind!r}.", permanent=True)
+    return sender
+
+
+def _record(
+    delivery: Delivery, started_at, started: float, error: DeliveryError | None, sent_as: int
+) -> None:
+    """The try's attempt row and the delivery's state after it; a send that worked is final
+    here (status sent, `sent_as` attempts in all, sent_at), written in the same statement."""
+    now = timezone.now()
+    final = (
+        {
+            "attempts": sent_as,
+            "sent_at": now,
+            "last_error": "",
+            "permanent": False,
+            "updated_at": now,
+        }
+        if error is None
+        else {}
+    )
+    status = Delivery.Status.SENT if error is None else Delivery.Status.FAILED
+    delivery.status, delivery.attempt_started_at = status, None
+    for name, value in final.items():
+        setattr(delivery, name, value)
+    if delivery.pk is None:
+        _insert_delivery(delivery)
+    else:
+        plain_sql.update(
+            Delivery,
+            # The try is over and its outcome known: no longer 'attempting'.
+            values={"status": status, "attempt_started_at": None, **final},
+            pk=delivery.pk,
         )
+    plain_sql.insert(
+        DeliveryAttempt,
+        [
+            {
+                "delivery": delivery.pk,
+                "started_at": started_at,
+                "duration_ms": int((time.monotonic() - started) * 1000),
+                "ok": error is None,
+                "http_status": error.http_status if error else None,
+                "error": str(error) if error else "",
+                "permanent": bool(error and error.permanent),
+            }
+        ],
+    )
 
 
-def _attempt(channel: DeliveryChannel, message: OutgoingMessage, delivery: Delivery | None):
-    """One try: returns (detail, None) or (None, DeliveryError)."""
+def _attempt(
+    channel: DeliveryChannel,
+    message: OutgoingMessage,
+    delivery: Delivery | None,
+    *,
+    sent_as: int = 1,
+):
+    """One try: returns (detail, None) or (None, DeliveryError). `sent_as`: the delivery's
+    attempts in all should this try work."""
     started_at, started = timezone.now(), time.monotonic()
+    if delivery is not None and channel.kind in IN_TRANSACTION:
+        written = delivery.pk is not None
+        try:
+            with transaction.atomic():
+                detail = _sender(channel)(channel=channel, message=message)
+                _record(delivery, started_at, started, None, sent_as)
+            return detail, None
+        except Exception as exc:  # rolled back: the failed try is recorded below, alone
+            if not written:  # the row inserted in the transaction is gone with it
+                delivery.pk, delivery._state.adding = None, True
+            error = _as_error(exc, channel)
+        with transaction.atomic():
+            _record(delivery, started_at, started, error, sent_as)
+        return None, error
     detail, error = None, None
     if delivery is not None:
         _mark_attempting(delivery, started_at)
     try:
-        sender = SENDERS.get(channel.kind)
-        if sender is None:
-            raise DeliveryError(f"Unknown channel kind {channel.kind!r}.", permanent=True)
-        detail = sender(channel=channel, message=message)
-    except DeliveryError as exc:
-        error = exc
-    except KeyError as exc:
-        error = DeliveryError(f"The channel's configuration lacks {exc}.", permanent=True)
+        detail = _sender(channel)(channel=channel, message=message)
     except Exception as exc:
-        logger.exception("channel %s crashed", channel.pk)
-        error = DeliveryError(f"{type(exc).__name__}: {exc}")
+        error = _as_error(exc, channel)
     if delivery is not None:
         with transaction.atomic():
-            DeliveryAttempt.objects.create(
-                delivery=delivery,
-                started_at=started_at,
-                duration_ms=int((time.monotonic() - started) * 1000),
-                ok=error is None,
-                http_status=error.http_status if error else None,
-                error=str(error) if error else "",
-                permanent=bool(error and error.permanent),
-            )
-            # The try is over and its outcome known: no longer 'attempting'.
-            Delivery.objects.filter(pk=delivery.pk).update(
-                status=Delivery.Status.SENT if error is None else Delivery.Status.FAILED,
-                attempt_started_at=None,
-            )
+            _record(delivery, started_at, started, error, sent_as)
     return detail, error
 
 
@@ -172,15 +265,20 @@ def _uncertain_outcome(delivery: Delivery, channel: DeliveryChannel, note: str) 
 
 
 def send_with_retries(
-    channel: DeliveryChannel, message: OutgoingMessage, delivery: Delivery | None = None
+    channel: DeliveryChannel,
+    message: OutgoingMessage,
+    delivery: Delivery | None = None,
+    *,
+    tried_before: int = 0,
 ) -> tuple[str | None, DeliveryError | None]:
+    """`tried_before`: the delivery's attempt rows before this call (0 for a new one)."""
     # Tries per delivery within one run (the run's own retries come after), the waits between
     # them, and the longest Retry-After honoured here (a longer one is left to the run).
     backoff = settings.DELIVERY_BACKOFF_SECONDS
     attempts = len(backoff) + 1
     error = None
     for attempt in range(1, attempts + 1):
-        detail, error = _attempt(channel, message, delivery)
+        detail, error = _attempt(channel, message, delivery, sent_as=tried_before + attempt)
         if error is None:
             return detail, None
         if error.permanent or attempt == attempts:
@@ -194,8 +292,32 @@ def send_with_retries(
     return None, error
 
 
+def _channels(automation) -> list[DeliveryChannel]:
+    """`automation.delivery_channels.all()` in the order they were set, as one plain
+    statement (config/plain_sql.py says why)."""
+    m2m = type(automation)._meta.get_field("delivery_channels")
+    reader = _channel_reader()
+    q = plain_sql.qn
+    sql = plain_sql.cached(
+        ("delivery.channels",),
+        lambda: (
+            f"SELECT {reader.columns} FROM {plain_sql.table(DeliveryChannel)} {q('c')} "
+            f"JOIN {q(m2m.m2m_db_table())} {q('m')} "
+            f"ON {q('m')}.{q(m2m.m2m_reverse_name())} = "
+            f"{plain_sql.column(DeliveryChannel, 'pk', 'c')} "
+            f"WHERE {q('m')}.{q(m2m.m2m_column_name())} = %s ORDER BY {q('m')}.{q('id')}"
+        ),
+    )
+    return [reader.read(row) for row in plain_sql.fetch(sql, [automation.pk])]
+
+
+@functools.cache
+def _channel_reader() -> plain_sql.Reader:
+    return plain_sql.Reader(DeliveryChannel, "c")
+
+
 def deliver_result(*, run, automation, result) -> list[dict]:
-    channels = list(automation.delivery_channels.all()) or [
+    channels = _channels(automation) or [
         default_inbox(org=automation.organization, owner=automation.owner)
     ]
     member = _member(run, automation)
@@ -208,9 +330,14 @@ def deliver_result(*, run, automation, result) -> list[dict]:
                 for channel in channels
             )
         )
+    # Records exist only from an earlier attempt of this run (each claim counts one, and
+    # deliveries are made only by a claimed run): a first attempt reads none.
+    existing = (
+        {} if run.attempt == 1 else {d.channel_id: d for d in Delivery.objects.filter(run=run)}
+    )
     outcomes = []
     for channel in channels:
-        delivery, _ = Delivery.objects.get_or_create(run=run, channel=channel)
+        delivery = existing.get(channel.pk) or _new_delivery(run, channel)
         outcome = {"kind": channel.kind, "channel": channel.name}
         if delivery.status == Delivery.Status.SENT:  # a retried run: already delivered here
             outcomes.append({**outcome, "status": "sent", "detail": "already delivered"})
@@ -224,16 +351,10 @@ def deliver_result(*, run, automation, result) -> list[dict]:
                 outcomes.append(uncertain)
                 continue
         message = run_message(run=run, automation=automation, result=result, delivery=delivery)
-        detail, error = send_with_retries(channel, message, delivery)
-        attempts = delivery.attempt_log.count()
+        tried_before = delivery.attempt_log.count() if delivery.pk is not None else 0
+        detail, error = send_with_retries(channel, message, delivery, tried_before=tried_before)
+        attempts = delivery.attempt_log.count() if error is not None else delivery.attempts
         if error is None:
-            Delivery.objects.filter(pk=delivery.pk).update(
-                status=Delivery.Status.SENT,
-                attempts=attempts,
-                sent_at=timezone.now(),
-                last_error="",
-                permanent=False,
-            )
             if channel.status != DeliveryChannel.Status.OK:
                 DeliveryChannel.objects.filter(pk=channel.pk).update(
                     status=DeliveryChannel.Status.OK, last_error=""

@@ -98,3 +98,18 @@ def ats_client_for_org(*, org: Organization) -> AtsClient:
         if (connection.secrets or {}).get("api_key") and provider_get(connection.provider):
             return ApiRecordsClient(api_client_for_connection(connection))
     return SandboxClient(org)
+
+
+class OrgAtsClient:
+    """The org's client (as ats_client_for_org picks it), looked up on first use: a run whose
+    skill reads nothing from the ATS (an event alert built from the event alone) makes no
+    query for it."""
+
+    def __init__(self, org: Organization) -> None:
+        self._org = org
+        self._client: AtsClient | None = None
+
+    def __getattr__(self, name: str):
+        if self._client is None:
+            self._client = ats_client_for_org(org=self._org)
+        return getattr(self._client, name)
