@@ -293,8 +293,9 @@ def send_with_retries(
 
 
 def _channels(automation) -> list[DeliveryChannel]:
-    """`automation.delivery_channels.all()` in the order they were set, as one plain
-    statement (config/plain_sql.py says why)."""
+    """`automation.delivery_channels.all()`, oldest channel first, as one plain statement
+    (config/plain_sql.py says why). Not in the through table's order: `set()` adds a set of
+    ids, in no order a user chose."""
     m2m = type(automation)._meta.get_field("delivery_channels")
     reader = _channel_reader()
     q = plain_sql.qn
@@ -305,7 +306,8 @@ def _channels(automation) -> list[DeliveryChannel]:
             f"JOIN {q(m2m.m2m_db_table())} {q('m')} "
             f"ON {q('m')}.{q(m2m.m2m_reverse_name())} = "
             f"{plain_sql.column(DeliveryChannel, 'pk', 'c')} "
-            f"WHERE {q('m')}.{q(m2m.m2m_column_name())} = %s ORDER BY {q('m')}.{q('id')}"
+            f"WHERE {q('m')}.{q(m2m.m2m_column_name())} = %s "
+            f"ORDER BY {plain_sql.column(DeliveryChannel, 'pk', 'c')}"
         ),
     )
     return [reader.read(row) for row in plain_sql.fetch(sql, [automation.pk])]
